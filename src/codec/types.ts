@@ -1,0 +1,15 @@
+/** The codec interface: objects to bytes and back. Codecs are pluggable by name (`msgpack`, `pickle`). */
+import type { ObjectRef } from '../protocol/ref.js';
+
+/** Hooks the receiving side supplies while a frame is decoded. */
+export interface DecodeContext {
+  /** Turns a decoded object reference into what the receiver wants in its place (a proxy, a handle). */
+  reviveRef?(ref: ObjectRef): unknown;
+}
+
+export interface Codec {
+  readonly name: string;
+  encode(value: unknown): Uint8Array;
+  /** Decodes one frame. Throws `CodecError` (or a subclass) on malformed input, never anything else. */
+  decode(bytes: Uint8Array, context?: DecodeContext): unknown;
+}

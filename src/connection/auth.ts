@@ -1,0 +1,150 @@
+/**
+ * CPython's mutual HMAC handshake (`multiprocessing/connection.py`: `deliver_challenge`,
+ * `answer_challenge`), both dialects. The side that accepts challenges first; each side challenges the
+ * other once. Every message is one frame of at most 256 bytes.
+ *
+ * Modern (CPython >= 3.12, gh-61460 / PR #20380), as we send it:
+ *
+ *   #  dir   payload                                          length
+ *   1  S->C  '#CHALLENGE#' + M1, M1 = '{sha256}' + 40 random   59
+ *   2  C->S  '{sha256}' + HMAC-SHA256(key, M1)                 40   (the MAC covers the prefix)
+ *   3  S->C  '#WELCOME#' | '#FAILURE#'                         9
+ *   4  C->S  '#CHALLENGE#' + M2                                59
+ *   5  S->C  '{sha256}' + HMAC-SHA256(key, M2)                 40
+ *   6  C->S  '#WELCOME#' | '#FAILURE#'                         9
+ *
+ * Legacy (CPython <= 3.11): challenges are '#CHALLENGE#' + 20 random bytes and answers are a raw
+ * 16-byte HMAC-MD5. A 3.11 peer answers our modern challenge with a raw HMAC-MD5 over the whole
+ * 48-byte M1, so as challenger we accept a 16-byte answer as MD5, and any '{name}' answer whose name is
+ * allowed, whatever we offered (as CPython's `_verify_challenge` does). As responder we answer a 20-byte
+ * challenge with raw MD5 and a prefixed one with the digest it names.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { AuthenticationError } from '../errors.js';
+
+export const CHALLENGE = Buffer.from('#CHALLENGE#');
+export const WELCOME = Buffer.from('#WELCOME#');
+export const FAILURE = Buffer.from('#FAILURE#');
+/** Random bytes in a challenge we send (CPython >= 3.12: `MESSAGE_LENGTH = 40`). */
+export const MESSAGE_LENGTH = 40;
+/** Payload length of a legacy challenge, and the least a challenge may carry. */
+export const LEGACY_MESSAGE_LENGTH = 20;
+/** A raw HMAC-MD5 answer. */
+export const MD5_DIGEST_LENGTH = 16;
+/** Handshake frames are capped at this size (CPython: `recv_bytes(256)`). */
+export const HANDSHAKE_FRAME_LIMIT = 256;
+/** Default digest of the challenges we send. */
+export const DEFAULT_DIGEST = 'sha256';
+/** A digest name sits in the first 10 bytes: '{' + name (at most 8) + '}' (`_MAX_DIGEST_LEN = 8`). */
+const MAX_DIGEST_NAME_END = 10;
+
+/** Python's digest names mapped to Node's. */
+export const ALLOWED_DIGESTS: Readonly<Record<string, string>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, string>, {
+    md5: 'md5',
+    sha256: 'sha256',
+    sha384: 'sha384',
+    sha3_256: 'sha3-256',
+    sha3_384: 'sha3-384',
+  }),
+);
+
+/** What the handshake needs from a connection: raw frames. */
+export interface HandshakeChannel {
+  sendBytes(payload: Uint8Array): void;
+  /** The next frame; frames above `HANDSHAKE_FRAME_LIMIT` are refused by the caller's transport limit. */
+  recvBytes(): Promise<Buffer>;
+}
+
+export function toKey(authkey: string | Uint8Array): Buffer {
+  if (typeof authkey === 'string') return Buffer.from(authkey, 'utf8');
+  if (authkey instanceof Uint8Array) return Buffer.from(authkey.buffer, authkey.byteOffset, authkey.length);
+  throw new TypeError('authkey should be a string or bytes');
+}
+
+const DIFFERENT_KEYS = 'the authkeys differ: both sides must use the same authkey';
+
+/**
+ * Splits an answer or challenge payload into its digest name and the rest (`_get_digest_name_and_payload`):
+ * 16 or 20 bytes with no prefix are legacy MD5; otherwise a '{name}' prefix with an allowed name.
+ */
+export function digestOf(message: Buffer): { digest: string; payload: Buffer } {
+  if (message.length === MD5_DIGEST_LENGTH || message.length === LEGACY_MESSAGE_LENGTH) {
+    return { digest: 'md5', payload: message };
+  }
+  if (message[0] === 0x7b /* { */) {
+    const end = message.indexOf(0x7d /* } */, 1);
+    if (end > 0 && end < MAX_DIGEST_NAME_END) {
+      const name = message.subarray(1, end).toString('latin1');
+      if (name in ALLOWED_DIGESTS) return { digest: name, payload: message.subarray(end + 1) };
+    }
+  }
+  throw new AuthenticationError(
+    `unsupported handshake message of ${message.length} bytes: no digest prefix, or a digest outside ` +
+      `${Object.keys(ALLOWED_DIGESTS).join(', ')}; is the peer a multiprocessing connection?`,
+  );
+}
+
+function hmac(digest: string, key: Buffer, message: Buffer): Buffer {
+  return createHmac(ALLOWED_DIGESTS[digest] ?? digest, key).update(message).digest();
+}
+
+/** The answer to a challenge payload: raw MD5 for a legacy 20-byte payload, else '{name}' + HMAC. */
+export function answerFor(key: Buffer, challengePayload: Buffer): Buffer {
+  if (challengePayload.length === LEGACY_MESSAGE_LENGTH) return hmac('md5', key, challengePayload);
+  const { digest } = digestOf(challengePayload);
+  return Buffer.concat([Buffer.from(`{${digest}}`, 'latin1'), hmac(digest, key, challengePayload)]);
+}
+
+/** Checks an answer to the challenge `sent` (the payload after '#CHALLENGE#'), in constant time. */
+export function verifyAnswer(key: Buffer, sent: Buffer, answer: Buffer): void {
+  const { digest, payload } = digestOf(answer);
+  const expected = hmac(digest, key, sent);
+  if (payload.length !== expected.length) {
+    throw new AuthenticationError(`${DIFFERENT_KEYS} (expected a ${digest} digest of ${expected.length} bytes, got ${payload.length})`);
+  }
+  if (!timingSafeEqual(payload, expected)) throw new AuthenticationError(`${DIFFERENT_KEYS} (the peer's digest was wrong)`);
+}
+
+/** Challenger side: sends a challenge, checks the answer, sends WELCOME or FAILURE. */
+export async function deliverChallenge(channel: HandshakeChannel, key: Buffer, digest = DEFAULT_DIGEST): Promise<void> {
+  if (!(digest in ALLOWED_DIGESTS)) throw new TypeError(`digest '${digest}' is not one of ${Object.keys(ALLOWED_DIGESTS).join(', ')}`);
+  const sent = Buffer.concat([Buffer.from(`{${digest}}`, 'latin1'), randomBytes(MESSAGE_LENGTH)]);
+  channel.sendBytes(Buffer.concat([CHALLENGE, sent]));
+  const answer = await channel.recvBytes();
+  try {
+    verifyAnswer(key, sent, answer);
+  } catch (err) {
+    // Nothing but FAILURE goes to a peer that failed: no traceback, no detail (CPython sends both).
+    channel.sendBytes(FAILURE);
+    throw err;
+  }
+  channel.sendBytes(WELCOME);
+}
+
+/** Responder side: answers the peer's challenge and expects WELCOME. */
+export async function answerChallenge(channel: HandshakeChannel, key: Buffer): Promise<void> {
+  const message = await channel.recvBytes();
+  if (message.length < CHALLENGE.length || !message.subarray(0, CHALLENGE.length).equals(CHALLENGE)) {
+    throw new AuthenticationError(
+      'protocol error: expected an authentication challenge; the peer does not use an authkey, or is not a multiprocessing peer',
+    );
+  }
+  const payload = message.subarray(CHALLENGE.length);
+  if (payload.length < LEGACY_MESSAGE_LENGTH) throw new AuthenticationError(`challenge too short: ${payload.length} bytes`);
+  channel.sendBytes(answerFor(key, payload));
+  const reply = await channel.recvBytes();
+  if (!reply.equals(WELCOME)) throw new AuthenticationError(`${DIFFERENT_KEYS} (the peer rejected our digest)`);
+}
+
+/** The accepting side's handshake: challenge first, then answer (`Listener.accept`). */
+export async function serverHandshake(channel: HandshakeChannel, key: Buffer): Promise<void> {
+  await deliverChallenge(channel, key);
+  await answerChallenge(channel, key);
+}
+
+/** The connecting side's handshake: answer first, then challenge (`Client`). */
+export async function clientHandshake(channel: HandshakeChannel, key: Buffer): Promise<void> {
+  await answerChallenge(channel, key);
+  await deliverChallenge(channel, key);
+}

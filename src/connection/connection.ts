@@ -1,0 +1,343 @@
+/**
+ * `Connection`: CPython's `multiprocessing.connection.Connection` over any transport: objects
+ * (`send`/`recv`, through a codec) and raw messages (`sendBytes`/`recvBytes`/`recvBytesInto`), `poll`,
+ * `close`. A protocol layer can take the frames directly with `detach()` (the manager does), so the hot
+ * path makes no promise per frame.
+ */
+import { getCodec, type Codec, type DecodeContext } from '../codec/index.js';
+import {
+  BadMessageLengthError,
+  BufferTooShortError,
+  ConnectionClosedError,
+  HandshakeTimeoutError,
+  InvalidArgumentError,
+  StateError,
+} from '../errors.js';
+import type { Address } from '../transport/address.js';
+import type { FrameSink, Transport } from '../transport/types.js';
+import { HANDSHAKE_FRAME_LIMIT, clientHandshake, serverHandshake, toKey } from './auth.js';
+
+/** Received frames held before the transport is paused (receive backpressure). */
+const QUEUE_HIGH_WATER = 1024;
+
+export interface ConnectionOptions {
+  /** Codec for `send`/`recv`: `'msgpack'` (default), `'pickle'`, or a `Codec`. */
+  serializer?: string | Codec;
+  /** Whether the connection may receive. Default true. */
+  readable?: boolean;
+  /** Whether the connection may send. Default true. */
+  writable?: boolean;
+}
+
+export interface HandshakeOptions {
+  /** Bound on the whole authentication handshake, in milliseconds. Default 10 000. */
+  handshakeTimeout?: number;
+}
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+interface Waiter {
+  resolve(frame: Buffer | null): void;
+  reject(error: Error): void;
+}
+
+export class Connection implements AsyncIterable<unknown> {
+  readonly #transport: Transport;
+  #codec: Codec;
+  readonly #readable: boolean;
+  readonly #writable: boolean;
+  #frames: Buffer[] = [];
+  #waiters: Waiter[] = [];
+  #pollers = new Set<() => void>();
+  /** Set once the transport closed: null for a clean close. */
+  #ended: { error: Error | null } | null = null;
+  #closed = false;
+  #unreadable = false;
+  #detached: FrameSink | null = null;
+  #paused = false;
+
+  constructor(transport: Transport, options: ConnectionOptions = {}) {
+    this.#transport = transport;
+    this.#codec = getCodec(options.serializer ?? 'msgpack');
+    this.#readable = options.readable ?? true;
+    this.#writable = options.writable ?? true;
+    if (!this.#readable && !this.#writable) throw new InvalidArgumentError('at least one of readable and writable must be true');
+    transport.start({
+      frame: (frame) => this.#onFrame(frame),
+      closed: (error) => this.#onClosed(error ?? null),
+    });
+  }
+
+  /** The codec `send`/`recv` use. */
+  get serializer(): Codec {
+    return this.#codec;
+  }
+  /** Switches the codec, e.g. to answer a peer in the codec it used. */
+  set serializer(codec: string | Codec) {
+    this.#codec = getCodec(codec);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+  get readable(): boolean {
+    return this.#readable && !this.#unreadable;
+  }
+  get writable(): boolean {
+    return this.#writable;
+  }
+  /** The transport underneath (for limits and the peer's address). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+  get peerAddress(): Address {
+    return this.#transport.peerAddress;
+  }
+
+  /** Sends an object, encoded with the connection's codec. */
+  send(obj: unknown): void {
+    this.#checkWritable();
+    this.#transport.send(this.#codec.encode(obj));
+  }
+
+  /**
+   * Sends a message of raw bytes: `buf[offset : offset + size]` (CPython's `send_bytes`). Typed arrays of
+   * wider elements are sent as their bytes; `offset` and `size` count elements, as CPython's do.
+   */
+  sendBytes(buf: ArrayBufferView | ArrayBuffer, offset = 0, size?: number): void {
+    this.#checkWritable();
+    const view = ArrayBuffer.isView(buf) ? buf : new Uint8Array(buf);
+    const itemSize = 'BYTES_PER_ELEMENT' in view ? (view as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT : 1;
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    const n = bytes.length / itemSize;
+    if (offset < 0) throw new InvalidArgumentError('offset is negative');
+    if (n < offset) throw new InvalidArgumentError('buffer length < offset');
+    if (size === undefined) size = n - offset;
+    else if (size < 0) throw new InvalidArgumentError('size is negative');
+    else if (offset + size > n) throw new InvalidArgumentError('buffer length < offset + size');
+    this.#transport.send(bytes.subarray(offset * itemSize, (offset + size) * itemSize));
+  }
+
+  /** Receives one object. Rejects with `ConnectionClosedError` (CPython: `EOFError`) once the peer closed. */
+  async recv(context?: DecodeContext): Promise<unknown> {
+    const frame = await this.#next();
+    return this.#codec.decode(frame, context);
+  }
+
+  /**
+   * Receives one message of raw bytes. A message longer than `maxLength` rejects with
+   * `BadMessageLengthError` and leaves the connection unreadable, as CPython does.
+   */
+  async recvBytes(maxLength?: number): Promise<Buffer> {
+    if (maxLength !== undefined && maxLength < 0) throw new InvalidArgumentError('negative maxLength');
+    const frame = await this.#next();
+    if (maxLength !== undefined && frame.length > maxLength) {
+      this.#unreadable = true;
+      if (!this.#writable) this.close();
+      throw new BadMessageLengthError(frame.length, maxLength);
+    }
+    return frame;
+  }
+
+  /**
+   * Reads one message into `buf` at byte `offset` and returns its length. A message that does not fit
+   * rejects with `BufferTooShortError` carrying the whole message (the message is consumed).
+   */
+  async recvBytesInto(buf: ArrayBufferView, offset = 0): Promise<number> {
+    const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (offset < 0) throw new InvalidArgumentError('negative offset');
+    if (offset > bytes.length) throw new InvalidArgumentError('offset too large');
+    const frame = await this.#next();
+    if (frame.length > bytes.length - offset) throw new BufferTooShortError(Buffer.from(frame), bytes.length - offset);
+    bytes.set(frame, offset);
+    return frame.length;
+  }
+
+  /**
+   * Whether a message (or EOF) can be read without waiting. `timeout` is in seconds, as in Python:
+   * 0 (default) checks now, `null` waits until something arrives.
+   */
+  poll(timeout: number | null = 0): Promise<boolean> {
+    this.#checkReadable();
+    if (this.#frames.length > 0 || this.#ended) return Promise.resolve(true);
+    if (timeout !== null && timeout <= 0) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const wake = () => {
+        if (timer) clearTimeout(timer);
+        this.#pollers.delete(wake);
+        resolve(this.#frames.length > 0 || this.#ended !== null);
+      };
+      this.#pollers.add(wake);
+      if (timeout !== null) {
+        timer = setTimeout(wake, timeout * 1000);
+        timer.unref?.();
+      }
+    });
+  }
+
+  /** Graceful close: what was sent is flushed; pending receives reject. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#transport.close();
+    this.#onClosed(null);
+  }
+
+  /** Abortive close with an error every pending receive rejects with. Idempotent. */
+  destroy(error?: Error): void {
+    if (this.#closed && this.#ended) return;
+    this.#closed = true;
+    this.#transport.destroy(error);
+    this.#onClosed(error ?? null);
+  }
+
+  /** Resolves when the outgoing buffer has room again. */
+  drained(): Promise<void> {
+    return this.#transport.drained();
+  }
+
+  /**
+   * Hands every later frame (and those already queued) straight to `sink`; `recv` can no longer be used.
+   * For protocol layers that multiplex a connection.
+   */
+  detach(sink: FrameSink): void {
+    if (this.#waiters.length > 0) throw new StateError('detach() while a recv() is pending');
+    this.#detached = sink;
+    const queued = this.#frames;
+    this.#frames = [];
+    if (this.#paused) {
+      this.#paused = false;
+      this.#transport.resume();
+    }
+    for (const frame of queued) sink.frame(frame);
+    if (this.#ended) sink.closed(this.#ended.error ?? undefined);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
+    for (;;) {
+      let frame: Buffer;
+      try {
+        frame = await this.#next();
+      } catch (err) {
+        if (err instanceof ConnectionClosedError && this.#ended?.error === null) return;
+        throw err;
+      }
+      yield this.#codec.decode(frame);
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  /** Runs the accepting side's handshake (challenge first). */
+  async acceptHandshake(authkey: string | Uint8Array, options: HandshakeOptions = {}): Promise<void> {
+    await this.#handshake(serverHandshake, authkey, options);
+  }
+
+  /** Runs the connecting side's handshake (answer first). */
+  async connectHandshake(authkey: string | Uint8Array, options: HandshakeOptions = {}): Promise<void> {
+    await this.#handshake(clientHandshake, authkey, options);
+  }
+
+  async #handshake(
+    run: typeof serverHandshake,
+    authkey: string | Uint8Array,
+    { handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT_MS }: HandshakeOptions,
+  ): Promise<void> {
+    const key = toKey(authkey);
+    const transport = this.#transport;
+    const limit = transport.maxFrameSize;
+    transport.maxFrameSize = HANDSHAKE_FRAME_LIMIT;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new HandshakeTimeoutError(handshakeTimeout);
+        this.destroy(err);
+        reject(err);
+      }, handshakeTimeout);
+      timer.unref?.();
+    });
+    try {
+      await Promise.race([run({ sendBytes: (b) => this.#transport.send(b), recvBytes: () => this.#next() }, key), timeout]);
+    } catch (err) {
+      // A failed handshake leaves nothing to say: close after the FAILURE frame went out.
+      this.close();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    transport.maxFrameSize = limit;
+  }
+
+  #checkWritable(): void {
+    if (this.#closed) throw new ConnectionClosedError('handle is closed');
+    if (!this.#writable) throw new StateError('connection is read-only');
+  }
+
+  #checkReadable(): void {
+    if (this.#closed) throw new ConnectionClosedError('handle is closed');
+    if (this.#detached) throw new StateError('the connection was detached to a protocol layer');
+    if (!this.#readable) throw new StateError('connection is write-only');
+    if (this.#unreadable) throw new StateError('connection is no longer readable after a bad message length');
+  }
+
+  #next(): Promise<Buffer> {
+    try {
+      this.#checkReadable();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const frame = this.#frames.shift();
+    if (frame !== undefined) {
+      if (this.#paused && this.#frames.length < QUEUE_HIGH_WATER / 2) {
+        this.#paused = false;
+        this.#transport.resume();
+      }
+      return Promise.resolve(frame);
+    }
+    if (this.#ended) return Promise.reject(this.#endError());
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({
+        resolve: (f) => (f ? resolve(f) : reject(this.#endError())),
+        reject,
+      });
+    });
+  }
+
+  #endError(): Error {
+    const ended = this.#ended;
+    if (ended?.error) return ended.error;
+    return new ConnectionClosedError(this.#closed ? 'the connection is closed' : 'the peer closed the connection (EOF)');
+  }
+
+  #onFrame(frame: Buffer): void {
+    if (this.#detached) {
+      this.#detached.frame(frame);
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      waiter.resolve(frame);
+      return;
+    }
+    this.#frames.push(frame);
+    if (!this.#paused && this.#frames.length >= QUEUE_HIGH_WATER) {
+      this.#paused = true;
+      this.#transport.pause();
+    }
+    for (const wake of this.#pollers) wake();
+  }
+
+  #onClosed(error: Error | null): void {
+    if (this.#ended) return;
+    this.#ended = { error };
+    if (this.#detached) {
+      this.#detached.closed(error ?? undefined);
+      return;
+    }
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
+    for (const wake of this.#pollers) wake();
+  }
+}

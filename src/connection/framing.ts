@@ -1,0 +1,189 @@
+/**
+ * CPython's message framing on byte streams (`multiprocessing/connection.py`, `Connection._send_bytes`
+ * and `_recv_bytes`):
+ *
+ *   #  bytes              meaning
+ *   1  4, big-endian i32  payload length n, when 0 <= n <= 0x7fffffff
+ *   1' ff ff ff ff        (-1) the length does not fit in 31 bits, and then:
+ *   2' 8, big-endian u64  payload length n
+ *   3  n                  payload; n = 0 is a legal, empty message (distinct from EOF)
+ *
+ * EOF before the first header byte is a clean close; EOF anywhere later is an error. Other negative
+ * 4-byte lengths are rejected (CPython quietly reads them as empty messages). The size limit is checked
+ * from the header, before any allocation.
+ */
+import { FrameTooLargeError, ProtocolError, TruncatedFrameError } from '../errors.js';
+
+/** The largest length the 4-byte header carries (CPython keeps it for 3.7-and-older peers). */
+export const MAX_SHORT_LENGTH = 0x7fffffff;
+/** The 4-byte header value announcing an 8-byte length. */
+export const LONG_LENGTH_MARK = -1;
+/** Header and payload go out in one write up to this size, as CPython does (bpo-20540). */
+export const COALESCE_LIMIT = 16384;
+/** Default maximum frame size: 64 MiB. */
+export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024;
+
+/** Writes the header for an n-byte payload. */
+export function frameHeader(n: number): Buffer {
+  if (n <= MAX_SHORT_LENGTH) {
+    const h = Buffer.allocUnsafe(4);
+    h.writeInt32BE(n, 0);
+    return h;
+  }
+  const h = Buffer.allocUnsafe(12);
+  h.writeInt32BE(LONG_LENGTH_MARK, 0);
+  h.writeBigUInt64BE(BigInt(n), 4);
+  return h;
+}
+
+/**
+ * Encodes one frame as the buffers to write: one buffer (header + payload) for small payloads, so a
+ * frame is one write, or `[header, payload]` (written together with writev) for large ones.
+ */
+export function encodeFrame(payload: Uint8Array): Buffer[] {
+  const n = payload.length;
+  if (n <= COALESCE_LIMIT) {
+    const out = Buffer.allocUnsafe(4 + n);
+    out.writeInt32BE(n, 0);
+    out.set(payload, 4);
+    return [out];
+  }
+  const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  return [frameHeader(n), body];
+}
+
+const State = {
+  Header: 0,
+  LongHeader: 1,
+  Payload: 2,
+} as const;
+type State = (typeof State)[keyof typeof State];
+
+/**
+ * Splits a byte stream into frames. Feed it chunks with `push`; it calls `onFrame` with each whole
+ * payload. A payload that lies inside one chunk is passed as a view of that chunk (no copy).
+ */
+export class FrameDecoder {
+  /** Frames larger than this are refused from their header. Can change between frames (the handshake lowers it). */
+  maxFrameSize: number;
+  readonly #onFrame: (frame: Buffer) => void;
+  #state: State = State.Header;
+  /** Bytes of a header or long header gathered so far. */
+  readonly #header = Buffer.alloc(8);
+  #headerHave = 0;
+  #payload: Buffer | null = null;
+  #payloadHave = 0;
+  #expected = 0;
+
+  constructor(onFrame: (frame: Buffer) => void, maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {
+    this.#onFrame = onFrame;
+    this.maxFrameSize = maxFrameSize;
+  }
+
+  /** True between frames: EOF now is a clean close. */
+  get atBoundary(): boolean {
+    return this.#state === State.Header && this.#headerHave === 0;
+  }
+
+  /** Throws the error EOF means now, or does nothing at a frame boundary. */
+  end(): void {
+    if (this.atBoundary) return;
+    if (this.#state === State.Payload) throw new TruncatedFrameError(this.#payloadHave, this.#expected);
+    throw new TruncatedFrameError(this.#headerHave, this.#state === State.Header ? 4 : 8);
+  }
+
+  /** Consumes a chunk. Throws `FrameTooLargeError` or `ProtocolError`; the stream is then unusable. */
+  push(chunk: Buffer): void {
+    let pos = 0;
+    const len = chunk.length;
+    while (pos < len) {
+      switch (this.#state) {
+        case State.Header: {
+          // Fast path: a whole header, and often the whole payload, in this chunk.
+          if (this.#headerHave === 0 && len - pos >= 4) {
+            const n = chunk.readInt32BE(pos);
+            pos += 4;
+            if (n === LONG_LENGTH_MARK) {
+              this.#state = State.LongHeader;
+              break;
+            }
+            this.#begin(n);
+            if ((this.#state as State) === State.Payload && len - pos >= this.#expected) {
+              const end = pos + this.#expected;
+              this.#state = State.Header;
+              this.#onFrame(chunk.subarray(pos, end));
+              pos = end;
+            }
+            break;
+          }
+          const take = Math.min(4 - this.#headerHave, len - pos);
+          chunk.copy(this.#header, this.#headerHave, pos, pos + take);
+          this.#headerHave += take;
+          pos += take;
+          if (this.#headerHave === 4) {
+            const n = this.#header.readInt32BE(0);
+            this.#headerHave = 0;
+            if (n === LONG_LENGTH_MARK) this.#state = State.LongHeader;
+            else this.#begin(n);
+          }
+          break;
+        }
+        case State.LongHeader: {
+          const take = Math.min(8 - this.#headerHave, len - pos);
+          chunk.copy(this.#header, this.#headerHave, pos, pos + take);
+          this.#headerHave += take;
+          pos += take;
+          if (this.#headerHave === 8) {
+            const n = this.#header.readBigUInt64BE(0);
+            this.#headerHave = 0;
+            if (n > BigInt(this.maxFrameSize)) throw new FrameTooLargeError(Number(n), this.maxFrameSize);
+            this.#begin(Number(n));
+          }
+          break;
+        }
+        case State.Payload: {
+          const payload = this.#payload;
+          if (payload === null) {
+            // The payload starts at a chunk boundary: take it as a view if the chunk holds it all.
+            if (len - pos >= this.#expected) {
+              const end = pos + this.#expected;
+              this.#state = State.Header;
+              this.#onFrame(chunk.subarray(pos, end));
+              pos = end;
+              break;
+            }
+            this.#payload = Buffer.allocUnsafe(this.#expected);
+            this.#payloadHave = 0;
+            break;
+          }
+          const take = Math.min(this.#expected - this.#payloadHave, len - pos);
+          chunk.copy(payload, this.#payloadHave, pos, pos + take);
+          this.#payloadHave += take;
+          pos += take;
+          if (this.#payloadHave === this.#expected) {
+            this.#payload = null;
+            this.#state = State.Header;
+            this.#onFrame(payload);
+          }
+          break;
+        }
+        default:
+          this.#state satisfies never;
+      }
+    }
+  }
+
+  #begin(n: number): void {
+    if (n < 0) throw new ProtocolError(`invalid frame length ${n}: a frame header holds a length from 0 to ${MAX_SHORT_LENGTH}, or -1`);
+    if (n > this.maxFrameSize) throw new FrameTooLargeError(n, this.maxFrameSize);
+    if (n === 0) {
+      this.#state = State.Header;
+      this.#onFrame(Buffer.alloc(0));
+      return;
+    }
+    this.#expected = n;
+    this.#payload = null;
+    this.#payloadHave = 0;
+    this.#state = State.Payload;
+  }
+}

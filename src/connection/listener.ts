@@ -1,0 +1,174 @@
+/**
+ * `Listener` and `Client`, as CPython's, with one deliberate difference: the handshake of each new
+ * connection runs on its own, under a timeout, so a peer that connects and says nothing (or fails to
+ * authenticate) never delays anyone else. CPython runs it inside `accept()`, where a silent peer blocks
+ * the accept loop forever and a failed one raises out of it (cpython-wire.md §1.4, §6).
+ */
+import { EventEmitter } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Codec } from '../codec/index.js';
+import { ConnectionClosedError, StateError } from '../errors.js';
+import type { Address } from '../transport/address.js';
+import { checkAddress } from '../transport/address.js';
+import { connectTransport, listenTransport } from '../transport/index.js';
+import type { Transport, TransportServer } from '../transport/types.js';
+import { MemoryTransport } from '../transport/memory.js';
+import { Connection, type HandshakeOptions } from './connection.js';
+
+export interface ListenerOptions extends HandshakeOptions {
+  /** Shared secret; when given, every connection must pass the handshake. Default: none (no authentication). */
+  authkey?: string | Uint8Array | null;
+  /** Listen backlog. Default 128. */
+  backlog?: number;
+  /** Largest frame accepted, checked from its header. Default 64 MiB. */
+  maxFrameSize?: number;
+  /** Codec for `send`/`recv` on accepted connections. Default `'msgpack'`. */
+  serializer?: string | Codec;
+}
+
+/** A fresh Unix socket path in the temp directory, as CPython's `arbitrary_address('AF_UNIX')`. */
+export function arbitraryAddress(): string {
+  return join(tmpdir(), `mpm-listener-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+export interface ListenerEvents {
+  /** A connection failed its handshake (wrong authkey, timeout, protocol error); it was closed. */
+  handshakeError: [error: Error, peer: Address];
+}
+
+export class Listener extends EventEmitter<ListenerEvents> implements AsyncIterable<Connection> {
+  readonly #server: TransportServer;
+  readonly #options: ListenerOptions;
+  #ready: Connection[] = [];
+  #acceptors: Array<{ resolve(c: Connection): void; reject(e: Error): void }> = [];
+  #closed = false;
+  #lastAccepted: Address | null = null;
+  readonly backlog: number;
+
+  private constructor(server: TransportServer, options: ListenerOptions) {
+    super();
+    this.#server = server;
+    this.#options = options;
+    this.backlog = options.backlog ?? 128;
+  }
+
+  /** Binds and listens. With no address, a fresh Unix socket path is used, as in CPython. */
+  static async listen(address: Address = arbitraryAddress(), options: ListenerOptions = {}): Promise<Listener> {
+    checkAddress(address);
+    let listener: Listener | undefined;
+    const pending: Transport[] = [];
+    const server = await listenTransport(address, { backlog: options.backlog, maxFrameSize: options.maxFrameSize }, (transport) => {
+      if (listener) listener.#onTransport(transport);
+      else pending.push(transport);
+    });
+    listener = new Listener(server, options);
+    for (const t of pending) listener.#onTransport(t);
+    return listener;
+  }
+
+  /** The bound address, with port 0 resolved. */
+  get address(): Address {
+    return this.#server.address;
+  }
+
+  /** The peer address of the last accepted connection (`''` for Unix sockets). */
+  get lastAccepted(): Address | null {
+    return this.#lastAccepted;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The next authenticated connection. */
+  accept(): Promise<Connection> {
+    if (this.#closed) return Promise.reject(new StateError('listener is closed'));
+    const conn = this.#ready.shift();
+    if (conn) return Promise.resolve(this.#hand(conn));
+    return new Promise((resolve, reject) => this.#acceptors.push({ resolve, reject }));
+  }
+
+  /** Stops listening (unlinking a Unix socket path). Accepted connections stay open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const a of this.#acceptors.splice(0)) a.reject(new ConnectionClosedError('listener is closed'));
+    for (const c of this.#ready.splice(0)) c.close();
+    await this.#server.close();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Connection> {
+    while (!this.#closed) {
+      try {
+        yield await this.accept();
+      } catch (err) {
+        if (this.#closed) return;
+        throw err;
+      }
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #hand(conn: Connection): Connection {
+    this.#lastAccepted = conn.peerAddress;
+    return conn;
+  }
+
+  async #onTransport(transport: Transport): Promise<void> {
+    if (this.#closed) {
+      transport.destroy();
+      return;
+    }
+    const conn = new Connection(transport, { serializer: this.#options.serializer });
+    const authkey = this.#options.authkey;
+    if (authkey !== undefined && authkey !== null) {
+      try {
+        await conn.acceptHandshake(authkey, this.#options);
+      } catch (err) {
+        if (this.listenerCount('handshakeError') > 0) this.emit('handshakeError', err as Error, transport.peerAddress);
+        return;
+      }
+    }
+    if (this.#closed) {
+      conn.close();
+      return;
+    }
+    const acceptor = this.#acceptors.shift();
+    if (acceptor) acceptor.resolve(this.#hand(conn));
+    else this.#ready.push(conn);
+  }
+}
+
+export interface ClientOptions extends HandshakeOptions {
+  /** Shared secret; when given, the handshake runs. Default: none. */
+  authkey?: string | Uint8Array | null;
+  /** Codec for `send`/`recv`. Default `'msgpack'`; `'pickle'` talks to a stock Python `Listener`. */
+  serializer?: string | Codec;
+  /** Largest frame accepted. Default 64 MiB. */
+  maxFrameSize?: number;
+}
+
+/** Connects to a `Listener` (ours or CPython's) and authenticates if an authkey is given. */
+export async function Client(address: Address, options: ClientOptions = {}): Promise<Connection> {
+  checkAddress(address);
+  const transport = await connectTransport(address, { maxFrameSize: options.maxFrameSize });
+  const conn = new Connection(transport, { serializer: options.serializer });
+  if (options.authkey !== undefined && options.authkey !== null) await conn.connectHandshake(options.authkey, options);
+  return conn;
+}
+
+/**
+ * A connected pair of connections in this process (CPython's `Pipe`). With `duplex` false, the first
+ * can only receive and the second can only send.
+ */
+export function Pipe(duplex = true, options: { serializer?: string | Codec } = {}): [Connection, Connection] {
+  const [a, b] = MemoryTransport.pair();
+  if (duplex) return [new Connection(a, options), new Connection(b, options)];
+  return [new Connection(a, { ...options, writable: false }), new Connection(b, { ...options, readable: false })];
+}
+

@@ -1,0 +1,299 @@
+/**
+ * Every error mpmanager raises, each with a stable `code` (checked from one table in
+ * `test/errors.test.ts`). Python-facing names stay Python's: `AuthenticationError`,
+ * `RemoteError`, `KeyError`, `Empty`, ...
+ */
+
+export const ErrorCode = {
+  Auth: 'MPM_ERR_AUTH',
+  HandshakeTimeout: 'MPM_ERR_HANDSHAKE_TIMEOUT',
+  FrameTooLarge: 'MPM_ERR_FRAME_TOO_LARGE',
+  TruncatedFrame: 'MPM_ERR_TRUNCATED_FRAME',
+  BadMessageLength: 'MPM_ERR_BAD_MESSAGE_LENGTH',
+  BufferTooShort: 'MPM_ERR_BUFFER_TOO_SHORT',
+  ConnectionClosed: 'MPM_ERR_CONNECTION_CLOSED',
+  Protocol: 'MPM_ERR_PROTOCOL',
+  Codec: 'MPM_ERR_CODEC',
+  ForbiddenGlobal: 'MPM_ERR_FORBIDDEN_GLOBAL',
+  Address: 'MPM_ERR_ADDRESS',
+  InvalidArgument: 'MPM_ERR_INVALID_ARGUMENT',
+  Timeout: 'MPM_ERR_TIMEOUT',
+  Aborted: 'MPM_ERR_ABORTED',
+  NotExposed: 'MPM_ERR_NOT_EXPOSED',
+  UnknownTypeid: 'MPM_ERR_UNKNOWN_TYPEID',
+  UnknownObject: 'MPM_ERR_UNKNOWN_OBJECT',
+  Remote: 'MPM_ERR_REMOTE',
+  ShutdownRefused: 'MPM_ERR_SHUTDOWN_REFUSED',
+  State: 'MPM_ERR_STATE',
+  Python: 'MPM_ERR_PYTHON',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base of every mpmanager error. */
+export class MpmError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** The authkeys differ, or the peer broke the challenge protocol (CPython's `AuthenticationError`). */
+export class AuthenticationError extends MpmError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Auth, message, options);
+  }
+}
+
+export class HandshakeTimeoutError extends MpmError {
+  constructor(ms: number) {
+    super(
+      ErrorCode.HandshakeTimeout,
+      `the peer did not complete the authentication handshake within ${ms} ms; ` +
+        'check that it is an mpmanager or multiprocessing peer using an authkey (raise handshakeTimeout if the link is slow)',
+    );
+  }
+}
+
+export class FrameTooLargeError extends MpmError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super(
+      ErrorCode.FrameTooLarge,
+      `frame of ${size} bytes exceeds the limit of ${limit} bytes; the connection was closed ` +
+        '(raise maxFrameSize on both sides if such messages are expected)',
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+export class TruncatedFrameError extends MpmError {
+  constructor(got: number, expected: number) {
+    super(ErrorCode.TruncatedFrame, `got end of file during message: ${got} of ${expected} bytes arrived before the peer closed`);
+  }
+}
+
+/** `recvBytes(maxLength)` met a longer message (CPython: `OSError('bad message length')`). */
+export class BadMessageLengthError extends MpmError {
+  constructor(size: number, maxLength: number) {
+    super(
+      ErrorCode.BadMessageLength,
+      `bad message length: the message has ${size} bytes, more than maxLength ${maxLength}; the connection is no longer readable`,
+    );
+  }
+}
+
+/** `recvBytesInto` got a message larger than the buffer; the whole message is in `data` (CPython: `args[0]`). */
+export class BufferTooShortError extends MpmError {
+  readonly data: Uint8Array;
+  constructor(data: Uint8Array, room: number) {
+    super(ErrorCode.BufferTooShort, `buffer too short: the message has ${data.length} bytes, the buffer has room for ${room}`);
+    this.data = data;
+  }
+}
+
+export class ConnectionClosedError extends MpmError {
+  constructor(message = 'the connection is closed', options?: { cause?: unknown }) {
+    super(ErrorCode.ConnectionClosed, message, options);
+  }
+}
+
+/** The peer sent something the protocol does not allow. */
+export class ProtocolError extends MpmError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Protocol, message, options);
+  }
+}
+
+export class CodecError extends MpmError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Codec, message, options);
+  }
+}
+
+/** A pickle named a global that is not on the allow-list. */
+export class ForbiddenGlobalError extends MpmError {
+  readonly module: string;
+  readonly qualname: string;
+  constructor(module: string, qualname: string) {
+    super(
+      ErrorCode.ForbiddenGlobal,
+      `pickle refers to ${module}.${qualname}, which is not on the allow-list; ` +
+        'send plain data (None, bool, int, float, str, bytes, tuple, list, dict, set) or a manager proxy instead',
+    );
+    this.module = module;
+    this.qualname = qualname;
+  }
+}
+
+export class AddressError extends MpmError {
+  constructor(message: string) {
+    super(ErrorCode.Address, message);
+  }
+}
+
+export class InvalidArgumentError extends MpmError {
+  constructor(message: string) {
+    super(ErrorCode.InvalidArgument, message);
+  }
+}
+
+export class TimeoutError extends MpmError {
+  constructor(message: string) {
+    super(ErrorCode.Timeout, message);
+  }
+}
+
+export class AbortError extends MpmError {
+  constructor(message = 'the operation was aborted', options?: { cause?: unknown }) {
+    super(ErrorCode.Aborted, message, options);
+  }
+}
+
+/** A method that is not in the object's exposed list was called. */
+export class NotExposedError extends MpmError {
+  constructor(method: string, typeid: string, exposed: readonly string[]) {
+    super(
+      ErrorCode.NotExposed,
+      `method '${method}' of '${typeid}' is not exposed; exposed methods are: ${exposed.join(', ') || '(none)'}` +
+        ' (pass `exposed` to register() to change the list)',
+    );
+  }
+}
+
+export class UnknownTypeidError extends MpmError {
+  constructor(typeid: string) {
+    super(ErrorCode.UnknownTypeid, `typeid '${typeid}' is not registered on the server; register it before start()/serveForever()`);
+  }
+}
+
+export class UnknownObjectError extends MpmError {
+  constructor(id: string) {
+    super(ErrorCode.UnknownObject, `no object with id '${id}' is hosted by the server (it was released, or the server restarted)`);
+  }
+}
+
+export class ShutdownRefusedError extends MpmError {
+  constructor() {
+    super(
+      ErrorCode.ShutdownRefused,
+      'remote shutdown refused: the server was not started with allowRemoteShutdown, and the caller is not the process that started it',
+    );
+  }
+}
+
+export class StateError extends MpmError {
+  constructor(message: string) {
+    super(ErrorCode.State, message);
+  }
+}
+
+/**
+ * An error raised on the other side that is not one of the Python exception kinds below.
+ * CPython's `RemoteError`: `remoteType` names the error's class, `remoteStack` is the server-side stack.
+ */
+export class RemoteError extends MpmError {
+  readonly remoteType: string;
+  readonly remoteStack: string;
+  constructor(remoteType: string, message: string, remoteStack = '') {
+    super(ErrorCode.Remote, remoteType ? `${remoteType}: ${message}` : message);
+    this.remoteType = remoteType;
+    this.remoteStack = remoteStack;
+  }
+}
+
+/**
+ * Python exceptions that clients catch by class. They keep Python's names so that code reads the same
+ * on both sides; `pyType` is the qualified Python name the classic dialect pickles.
+ */
+export class PythonError extends MpmError {
+  /** Qualified Python class, e.g. `builtins.KeyError`, `_queue.Empty`. */
+  readonly pyType: string;
+  /** The Python exception's `args`. */
+  readonly args: readonly unknown[];
+  /** Server-side stack text, when the error was raised remotely. */
+  remoteStack: string;
+  constructor(pyType: string, args: readonly unknown[] = [], remoteStack = '') {
+    super(ErrorCode.Python, formatPythonMessage(pyType, args));
+    this.pyType = pyType;
+    this.args = args;
+    this.remoteStack = remoteStack;
+  }
+}
+
+function formatPythonMessage(pyType: string, args: readonly unknown[]): string {
+  const short = pyType.slice(pyType.lastIndexOf('.') + 1);
+  if (args.length === 0) return short;
+  const text = args.length === 1 ? pyRepr(args[0], pyType.endsWith('KeyError')) : args.map((a) => pyRepr(a, true)).join(', ');
+  return `${short}: ${text}`;
+}
+
+function pyRepr(value: unknown, quoteStrings: boolean): string {
+  if (typeof value === 'string') return quoteStrings ? `'${value}'` : value;
+  if (typeof value === 'bigint') return value.toString();
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function pythonClass(pyType: string) {
+  return class extends PythonError {
+    constructor(...args: unknown[]) {
+      super(pyType, args);
+    }
+  };
+}
+
+export class KeyError extends pythonClass('builtins.KeyError') {}
+export class IndexError extends pythonClass('builtins.IndexError') {}
+export class ValueError extends pythonClass('builtins.ValueError') {}
+export class PyTypeError extends pythonClass('builtins.TypeError') {}
+export class AttributeError extends pythonClass('builtins.AttributeError') {}
+export class PyRuntimeError extends pythonClass('builtins.RuntimeError') {}
+export class StopIteration extends pythonClass('builtins.StopIteration') {}
+export class AssertionError_ extends pythonClass('builtins.AssertionError') {}
+export class NotImplementedError_ extends pythonClass('builtins.NotImplementedError') {}
+export class ZeroDivisionError extends pythonClass('builtins.ZeroDivisionError') {}
+/** `queue.Empty`: a non-blocking or timed `get` found no item. */
+export class Empty extends pythonClass('_queue.Empty') {}
+/** `queue.Full`: a non-blocking or timed `put` found no room. */
+export class Full extends pythonClass('queue.Full') {}
+export class BrokenBarrierError extends pythonClass('threading.BrokenBarrierError') {}
+
+/**
+ * Python exception classes by qualified name. Both dialects map names through this table only:
+ * a name that is not here arrives as a `PythonError` carrying the name (native) or is refused (pickle).
+ */
+export const PYTHON_ERRORS: Readonly<Record<string, new (...args: unknown[]) => PythonError>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, new (...args: unknown[]) => PythonError>, {
+    'builtins.KeyError': KeyError,
+    'builtins.IndexError': IndexError,
+    'builtins.ValueError': ValueError,
+    'builtins.TypeError': PyTypeError,
+    'builtins.AttributeError': AttributeError,
+    'builtins.RuntimeError': PyRuntimeError,
+    'builtins.StopIteration': StopIteration,
+    'builtins.AssertionError': AssertionError_,
+    'builtins.NotImplementedError': NotImplementedError_,
+    'builtins.ZeroDivisionError': ZeroDivisionError,
+    '_queue.Empty': Empty,
+    'queue.Empty': Empty,
+    'queue.Full': Full,
+    'threading.BrokenBarrierError': BrokenBarrierError,
+  }),
+);
+
+/** Builds the Python error for a qualified name, or a generic `PythonError` carrying the name. */
+export function makePythonError(pyType: string, args: readonly unknown[], remoteStack = ''): PythonError {
+  const Cls = PYTHON_ERRORS[pyType];
+  const err = Cls ? new Cls(...args) : new PythonError(pyType, args);
+  err.remoteStack = remoteStack;
+  return err;
+}

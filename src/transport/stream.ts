@@ -1,0 +1,216 @@
+/**
+ * TCP and Unix-socket transports (including Linux abstract names, `'\0name'`): CPython framing over a
+ * `net.Socket`. Every TCP socket we open or accept has Nagle's algorithm off: CPython leaves it on and
+ * pays ~40 ms per new connection on Linux loopback (cpython-wire.md §6, Performance).
+ */
+import { unlinkSync, statSync } from 'node:fs';
+import net from 'node:net';
+import { AddressError, ConnectionClosedError } from '../errors.js';
+import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encodeFrame } from '../connection/framing.js';
+import type { Address, TcpAddress } from './address.js';
+import { addressFamily, formatAddress } from './address.js';
+import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
+
+/** Time a socket we stopped reading from gets to close on its own after we ended it. */
+const LINGER_MS = 5_000;
+
+export class StreamTransport implements Transport {
+  readonly kind: 'tcp' | 'unix';
+  readonly peerAddress: Address;
+  readonly #socket: net.Socket;
+  readonly #decoder: FrameDecoder;
+  #sink: FrameSink | null = null;
+  #done = false;
+  #pendingError: Error | undefined;
+
+  constructor(socket: net.Socket, kind: 'tcp' | 'unix', options: TransportOptions = {}) {
+    this.#socket = socket;
+    this.kind = kind;
+    if (kind === 'tcp') socket.setNoDelay(true);
+    this.peerAddress = kind === 'tcp' ? [socket.remoteAddress ?? '', socket.remotePort ?? 0] : '';
+    this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+  }
+
+  get maxFrameSize(): number {
+    return this.#decoder.maxFrameSize;
+  }
+  set maxFrameSize(n: number) {
+    this.#decoder.maxFrameSize = n;
+  }
+
+  start(sink: FrameSink): void {
+    this.#sink = sink;
+    const socket = this.#socket;
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#done) return;
+      try {
+        this.#decoder.push(chunk);
+      } catch (err) {
+        this.#fail(err as Error);
+      }
+    });
+    socket.on('end', () => {
+      if (this.#done) return;
+      try {
+        this.#decoder.end();
+        this.#finish(undefined);
+      } catch (err) {
+        this.#finish(err as Error);
+      }
+      socket.end();
+    });
+    socket.on('error', (err) => this.#finish(err));
+    socket.on('close', () => this.#finish(this.#pendingError));
+  }
+
+  send(payload: Uint8Array): boolean {
+    if (this.#done || this.#socket.destroyed) throw new ConnectionClosedError();
+    const parts = encodeFrame(payload);
+    if (parts.length === 1) return this.#socket.write(parts[0] as Buffer);
+    this.#socket.cork();
+    for (let i = 0; i < parts.length - 1; i++) this.#socket.write(parts[i] as Buffer);
+    const ok = this.#socket.write(parts[parts.length - 1] as Buffer);
+    this.#socket.uncork();
+    return ok;
+  }
+
+  drained(): Promise<void> {
+    const socket = this.#socket;
+    if (!socket.writableNeedDrain || this.#done) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  close(): void {
+    if (this.#socket.destroyed) return;
+    this.#socket.end();
+    this.#finish(undefined);
+    this.#lingerThenDestroy();
+  }
+
+  destroy(error?: Error): void {
+    this.#finish(error);
+    this.#socket.destroy();
+  }
+
+  /** A protocol fault: report it here, and give the peer a clean close (FIN), not a reset. */
+  #fail(error: Error): void {
+    this.#finish(error);
+    const socket = this.#socket;
+    socket.removeAllListeners('data');
+    socket.on('data', () => {});
+    socket.resume();
+    socket.end();
+    this.#lingerThenDestroy();
+  }
+
+  #lingerThenDestroy(): void {
+    const timer = setTimeout(() => this.#socket.destroy(), LINGER_MS);
+    timer.unref();
+    this.#socket.once('close', () => clearTimeout(timer));
+  }
+
+  #finish(error: Error | undefined): void {
+    if (this.#done) {
+      this.#pendingError ??= error;
+      return;
+    }
+    this.#done = true;
+    this.#sink?.closed(error);
+  }
+}
+
+function socketPath(address: string): string {
+  // Node spells a Linux abstract socket with a leading NUL, as Python does.
+  return address;
+}
+
+function kindOf(address: Address): 'tcp' | 'unix' {
+  const family = addressFamily(address);
+  if (family === 'ws') throw new AddressError(`${formatAddress(address)} is a WebSocket address; it needs the ws transport`);
+  return family;
+}
+
+export function connectStream(address: Address, options: TransportOptions = {}): Promise<StreamTransport> {
+  const kind = kindOf(address);
+  return new Promise((resolve, reject) => {
+    const socket =
+      kind === 'tcp'
+        ? net.connect({ host: (address as TcpAddress)[0], port: (address as TcpAddress)[1], noDelay: true })
+        : net.connect({ path: socketPath(address as string) });
+    const onError = (err: Error) => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(new StreamTransport(socket, kind, options));
+    });
+  });
+}
+
+export interface StreamListenOptions extends TransportOptions {
+  /** Listen backlog. Default 128. */
+  backlog?: number;
+}
+
+export async function listenStream(
+  address: Address,
+  options: StreamListenOptions,
+  onTransport: (transport: StreamTransport) => void,
+): Promise<TransportServer> {
+  const kind = kindOf(address);
+  const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
+    onTransport(new StreamTransport(socket, kind, options));
+  });
+  const backlog = options.backlog ?? 128;
+  const path = kind === 'unix' ? socketPath(address as string) : '';
+  const abstract = path.startsWith('\0');
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (kind === 'tcp') server.listen({ host: (address as TcpAddress)[0], port: (address as TcpAddress)[1], backlog }, resolve);
+    else server.listen({ path, backlog }, resolve);
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'EADDRINUSE') {
+      throw new AddressError(`${formatAddress(address)} is already in use: stop the process using it, or choose another address`);
+    }
+    throw err;
+  });
+  let bound: Address;
+  if (kind === 'tcp') {
+    const info = server.address() as net.AddressInfo;
+    bound = [(address as TcpAddress)[0], info.port];
+  } else {
+    bound = address;
+  }
+  return {
+    address: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Node unlinks its own Unix socket path on close; make sure of it (CPython unlinks in a Finalize).
+        if (!abstract && path) {
+          try {
+            if (statSync(path).isSocket()) unlinkSync(path);
+          } catch {
+            // already gone
+          }
+        }
+      }),
+  };
+}

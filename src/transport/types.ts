@@ -1,0 +1,51 @@
+/**
+ * A transport is a duplex carrying whole frames. Nothing above it knows what a socket is.
+ */
+import type { Address } from './address.js';
+
+/** Receives what a transport delivers. */
+export interface FrameSink {
+  /** One whole frame. The buffer may be a view of a larger chunk; copy it to keep it past the call. */
+  frame(payload: Buffer): void;
+  /** The transport is closed: cleanly (no error) or because of `error`. Called exactly once. */
+  closed(error?: Error): void;
+}
+
+export interface Transport {
+  /** `tcp`, `unix`, `ws` or `memory`. */
+  readonly kind: string;
+  /** The peer's address: `[host, port]` for TCP, `''` for Unix sockets (as CPython's `last_accepted`). */
+  readonly peerAddress: Address;
+  /** Frames above this size are refused from their header and close the transport. */
+  maxFrameSize: number;
+  /** Starts delivering frames to `sink`. Call once. */
+  start(sink: FrameSink): void;
+  /**
+   * Sends one frame. Returns false when the outgoing buffer is above its high-water mark; the frame is
+   * still queued, and `drained()` resolves when there is room again.
+   */
+  send(payload: Uint8Array): boolean;
+  /** Resolves when the outgoing buffer is below its high-water mark (or the transport closed). */
+  drained(): Promise<void>;
+  /** Stops delivering frames until `resume()` (receive backpressure). */
+  pause(): void;
+  resume(): void;
+  /** Graceful close: flushes what was sent, then closes. Idempotent. */
+  close(): void;
+  /** Abortive close: drops buffered data. The sink sees `closed(error)`. Idempotent. */
+  destroy(error?: Error): void;
+}
+
+/** Options shared by every transport. */
+export interface TransportOptions {
+  /** Largest frame accepted, checked from the header before allocation. Default 64 MiB. */
+  maxFrameSize?: number;
+}
+
+/** A bound, listening transport endpoint. */
+export interface TransportServer {
+  /** The bound address, with port 0 resolved to the real port. */
+  readonly address: Address;
+  /** Stops accepting; Unix socket paths are unlinked. Existing transports stay open. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,161 @@
+/**
+ * WebSocket transport (ws): one frame is one binary WebSocket message, with no length prefix, since
+ * WebSocket already delimits messages. The frame limit is ws's `maxPayload` (an oversized message closes
+ * with status 1009). Compression stays off (ws's own advice for small messages).
+ */
+import { createServer } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+import { AddressError, ConnectionClosedError, FrameTooLargeError } from '../errors.js';
+import { DEFAULT_MAX_FRAME_SIZE } from '../connection/framing.js';
+import type { Address } from './address.js';
+import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
+
+/** Bytes buffered for sending above which `send()` reports backpressure. */
+const HIGH_WATER = 4 * 1024 * 1024;
+const POLICY_VIOLATION = 1008;
+const MESSAGE_TOO_BIG = 1009;
+
+export class WebSocketTransport implements Transport {
+  readonly kind = 'ws';
+  readonly peerAddress: Address;
+  readonly #ws: WebSocket;
+  #max: number;
+  #sink: FrameSink | null = null;
+  #done = false;
+
+  constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions = {}) {
+    this.#ws = ws;
+    this.peerAddress = peerAddress;
+    this.#max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    ws.binaryType = 'nodebuffer';
+  }
+
+  get maxFrameSize(): number {
+    return this.#max;
+  }
+  set maxFrameSize(n: number) {
+    this.#max = n;
+  }
+
+  start(sink: FrameSink): void {
+    this.#sink = sink;
+    const ws = this.#ws;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.#done) return;
+      if (!isBinary) {
+        this.#fail(new ConnectionClosedError('a text WebSocket message arrived; mpmanager frames are binary messages'), POLICY_VIOLATION);
+        return;
+      }
+      // ws enforces maxPayload at construction; the handshake lowers the limit below it.
+      if (data.length > this.#max) {
+        this.#fail(new FrameTooLargeError(data.length, this.#max), MESSAGE_TOO_BIG);
+        return;
+      }
+      sink.frame(data);
+    });
+    ws.on('error', (err) => this.#finish(err));
+    ws.on('close', () => this.#finish(undefined));
+  }
+
+  send(payload: Uint8Array): boolean {
+    if (this.#done || this.#ws.readyState !== WebSocket.OPEN) throw new ConnectionClosedError();
+    this.#ws.send(payload, { binary: true });
+    return this.#ws.bufferedAmount < HIGH_WATER;
+  }
+
+  async drained(): Promise<void> {
+    while (!this.#done && this.#ws.bufferedAmount >= HIGH_WATER) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  pause(): void {
+    this.#ws.pause();
+  }
+  resume(): void {
+    this.#ws.resume();
+  }
+
+  close(): void {
+    this.#finish(undefined);
+    this.#ws.close(1000);
+  }
+
+  destroy(error?: Error): void {
+    this.#finish(error);
+    this.#ws.terminate();
+  }
+
+  #fail(error: Error, status: number): void {
+    this.#finish(error);
+    this.#ws.close(status);
+  }
+
+  #finish(error: Error | undefined): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#sink?.closed(error);
+  }
+}
+
+function parseWsUrl(address: string): URL {
+  try {
+    return new URL(address);
+  } catch {
+    throw new AddressError(`bad WebSocket address '${address}': write it as ws://host:port/path`);
+  }
+}
+
+export function connectWebSocket(address: string, options: TransportOptions = {}): Promise<WebSocketTransport> {
+  parseWsUrl(address);
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(address, { perMessageDeflate: false, maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE });
+    const onError = (err: Error) => reject(err);
+    ws.once('error', onError);
+    ws.once('open', () => {
+      ws.off('error', onError);
+      const sock = (ws as unknown as { _socket?: { setNoDelay?(b: boolean): void } })._socket;
+      sock?.setNoDelay?.(true);
+      resolve(new WebSocketTransport(ws, address, options));
+    });
+  });
+}
+
+export async function listenWebSocket(
+  address: string,
+  options: TransportOptions & { backlog?: number },
+  onTransport: (transport: WebSocketTransport) => void,
+): Promise<TransportServer> {
+  const url = parseWsUrl(address);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const path = url.pathname || '/';
+  const http = createServer((_, res) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end('this endpoint speaks WebSocket: connect with ws://\n');
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, perMessageDeflate: false });
+  http.on('upgrade', (req, socket, head) => {
+    const reqPath = new URL(req.url ?? '/', 'http://x').pathname;
+    if (reqPath !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    (socket as import('node:net').Socket).setNoDelay(true);
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      onTransport(new WebSocketTransport(ws, [req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0], options));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen({ host, port: Number(url.port || 80), backlog: options.backlog ?? 128 }, resolve);
+  });
+  const port = (http.address() as import('node:net').AddressInfo).port;
+  const bound = `${url.protocol}//${url.hostname}:${port}${path}`;
+  return {
+    address: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        wss.close();
+        http.close(() => resolve());
+      }),
+  };
+}
