@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { msgpack } from './msgpack.js';
 import type { Codec } from './types.js';
 
-export type { Codec, DecodeContext } from './types.js';
+export type { Codec, DecodeContext, EncodeContext } from './types.js';
 export { msgpack } from './msgpack.js';
 
 const registry = new Map<string, Codec>([['msgpack', msgpack]]);

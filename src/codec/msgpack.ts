@@ -18,7 +18,7 @@ import { CodecError, MpmError, PythonError, RemoteError, makePythonError } from 
 import { ObjectRef, RefHolder } from '../protocol/ref.js';
 import { Token } from '../protocol/token.js';
 import { Tuple } from './values.js';
-import type { Codec, DecodeContext } from './types.js';
+import type { Codec, DecodeContext, EncodeContext } from './types.js';
 
 const EXT_REF = 1;
 const EXT_ERROR = 2;
@@ -26,12 +26,14 @@ const EXT_TUPLE = 3;
 const EXT_MSGPACKR_ERROR = 0x65;
 
 let activeContext: DecodeContext | undefined;
+let activeEncodeContext: EncodeContext | undefined;
 
 addExtension({
   Class: RefHolder,
   type: EXT_REF,
   write(holder: RefHolder) {
     const ref = holder.toObjectRef();
+    activeEncodeContext?.onRef?.(ref);
     const t = ref.token;
     return [t.typeid, t.address, t.id, ref.exposed, ref.proxytype];
   },
@@ -103,8 +105,15 @@ export class MsgpackCodec implements Codec {
   // 'auto' (numbers where they fit, bigint past 2^53) works but is missing from msgpackr's typings.
   readonly #packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'auto' as 'number', mapsAsObjects: true });
 
-  encode(value: unknown): Uint8Array {
-    return this.#packr.pack(value);
+  encode(value: unknown, context?: EncodeContext): Uint8Array {
+    if (!context) return this.#packr.pack(value);
+    const previous = activeEncodeContext;
+    activeEncodeContext = context;
+    try {
+      return this.#packr.pack(value);
+    } finally {
+      activeEncodeContext = previous;
+    }
   }
 
   decode(bytes: Uint8Array, context?: DecodeContext): unknown {

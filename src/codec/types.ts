@@ -7,9 +7,15 @@ export interface DecodeContext {
   reviveRef?(ref: ObjectRef): unknown;
 }
 
+/** Hooks the sending side supplies while a value is encoded. */
+export interface EncodeContext {
+  /** Told of every object reference written, e.g. so the server can count it as held by the receiver. */
+  onRef?(ref: ObjectRef): void;
+}
+
 export interface Codec {
   readonly name: string;
-  encode(value: unknown): Uint8Array;
+  encode(value: unknown, context?: EncodeContext): Uint8Array;
   /** Decodes one frame. Throws `CodecError` (or a subclass) on malformed input, never anything else. */
   decode(bytes: Uint8Array, context?: DecodeContext): unknown;
 }

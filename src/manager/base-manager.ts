@@ -1,0 +1,257 @@
+/**
+ * `BaseManager`, as CPython's: register typeids, then `start()` a server (in this process: Node serves
+ * without blocking, so the caller keeps working and uses proxies like any client), `connect()` to a
+ * running one, or `getServer()` and `serveForever()`. Creation methods named after each typeid exist at
+ * run time as in Python (`manager.dict()`), and `create(typeid, ...)` is the typed form.
+ */
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError, StateError } from '../errors.js';
+import { NativeClient, type CallOptions } from '../protocol/native-client.js';
+import { ObjectRef } from '../protocol/ref.js';
+import { Token } from '../protocol/token.js';
+import type { Address } from '../transport/address.js';
+import { checkAddress } from '../transport/address.js';
+import { Registry, type Callable, type TypeidOptions } from '../server/registry.js';
+import { Server } from '../server/server.js';
+import type { BaseProxy, ProxyClass, TransferableProxy } from '../../proxies/base-proxy.js';
+import { autoProxy, type AutoProxy } from '../../proxies/auto-proxy.js';
+
+export interface ManagerOptions {
+  /** Shared secret. Default: `MPM_AUTHKEY` from the environment, else (for `start()`) a random key, readable as `manager.authkey`. */
+  authkey?: string | Uint8Array;
+  /** Bound on the handshake, in milliseconds. Default 10 000. */
+  handshakeTimeout?: number;
+  /** Largest frame accepted. Default 64 MiB. */
+  maxFrameSize?: number;
+  /** Connections the server serves at once. Default 4096. */
+  maxConnections?: number;
+  /** Listen backlog. Default 128. */
+  backlog?: number;
+  /** Whether any authenticated client may shut a started server down. Default false (only this process may). */
+  allowRemoteShutdown?: boolean;
+  /** Name this client shows the server. Default `node-<pid>`. */
+  name?: string;
+}
+
+/** The referent type a callable makes. */
+export type ReferentOf<C> = C extends new (...args: any[]) => infer I ? I : C extends (...args: any[]) => infer R ? Awaited<R> : any;
+/** The proxy a registration yields: its proxy class, else an auto proxy typed from the referent. */
+export type ProxyFor<C, P> = P extends ProxyClass<infer I> ? I : AutoProxy<ReferentOf<C>>;
+/** The arguments a callable takes. */
+export type ArgsOf<C> = C extends new (...args: infer A) => any ? A : C extends (...args: infer A) => any ? A : any[];
+
+const State = { Initial: 'initial', Started: 'started', Connected: 'connected', Shutdown: 'shutdown' } as const;
+type State = (typeof State)[keyof typeof State];
+
+const classRegistries = new WeakMap<object, Registry<ProxyClass>>();
+
+function registryOf(cls: object): Registry<ProxyClass> {
+  let own = classRegistries.get(cls);
+  if (!own) {
+    const parent = Object.getPrototypeOf(cls) as object | null;
+    own = parent && parent !== Function.prototype ? registryOf(parent).clone() : new Registry<ProxyClass>();
+    classRegistries.set(cls, own);
+  }
+  return own;
+}
+
+function entryOptions(options: TypeidOptions<ProxyClass>): TypeidOptions<ProxyClass> {
+  const proxytype = options.proxytype;
+  const resolved: TypeidOptions<ProxyClass> = { ...options };
+  const exposed = options.exposed ?? proxytype?.exposed;
+  const methodToTypeid = options.methodToTypeid ?? proxytype?.methodToTypeid;
+  const pyProxytype = options.pyProxytype ?? proxytype?.pyProxytype;
+  if (exposed) resolved.exposed = exposed;
+  if (methodToTypeid) resolved.methodToTypeid = methodToTypeid;
+  if (pyProxytype) resolved.pyProxytype = pyProxytype;
+  return resolved;
+}
+
+export class BaseManager {
+  /** Registers a typeid on this manager class and its subclasses (CPython's classmethod `register`). */
+  static register(typeid: string, callable: Callable | null = null, options: TypeidOptions<ProxyClass> = {}): void {
+    registryOf(this).register(typeid, callable, entryOptions(options));
+  }
+
+  /** This class's registry (a copy of its parent's plus its own registrations). */
+  static get registry(): Registry<ProxyClass> {
+    return registryOf(this);
+  }
+
+  readonly #registry: Registry<ProxyClass>;
+  readonly #options: ManagerOptions;
+  #address: Address;
+  #authkey: Buffer | null;
+  #state: State = State.Initial;
+  #server: Server | null = null;
+  #client: NativeClient | null = null;
+
+  constructor(address: Address = ['127.0.0.1', 0], options: ManagerOptions = {}) {
+    this.#address = checkAddress(address);
+    this.#options = options;
+    this.#registry = registryOf(this.constructor).clone();
+    const key = options.authkey ?? process.env.MPM_AUTHKEY;
+    this.#authkey = key === undefined ? null : Buffer.from(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
+    for (const entry of this.#registry.entries()) this.#addCreateMethod(entry.typeid, entry.createMethod);
+  }
+
+  /**
+   * Registers a typeid on this manager only, and types its creation method:
+   * `const m = new BaseManager(addr, opts).register('Counter', Counter)` gives `m.Counter(): Promise<AutoProxy<Counter>>`.
+   */
+  register<K extends string, C extends Callable | null = null, P extends ProxyClass | undefined = undefined>(
+    typeid: K,
+    callable?: C,
+    options: TypeidOptions<ProxyClass> & { proxytype?: P } = {},
+  ): this & { [Q in K]: (...args: ArgsOf<C>) => Promise<ProxyFor<C, P>> } {
+    const entry = this.#registry.register(typeid, callable ?? null, entryOptions(options));
+    this.#addCreateMethod(typeid, entry.createMethod);
+    return this as never;
+  }
+
+  /** The server's address (with port 0 resolved once started). */
+  get address(): Address {
+    return this.#address;
+  }
+
+  /** The authkey in use (generated by `start()` when none was given). */
+  get authkey(): Buffer {
+    if (!this.#authkey) throw new StateError('no authkey yet: pass { authkey } or call start() first');
+    return this.#authkey;
+  }
+
+  get registry(): Registry<ProxyClass> {
+    return this.#registry;
+  }
+
+  /** The connection proxies of this manager use. */
+  get client(): NativeClient {
+    if (!this.#client) throw new StateError('the manager is not started or connected: call start() or connect() first');
+    return this.#client;
+  }
+
+  /** Binds a server for this manager's registry without serving yet (CPython's `get_server()`). */
+  async getServer(): Promise<Server> {
+    if (this.#state !== State.Initial) throw new StateError('Already started server');
+    this.#authkey ??= randomBytes(32);
+    const o = this.#options;
+    const server = await Server.listen(this.#registry as Registry, this.#address, {
+      authkey: this.#authkey,
+      handshakeTimeout: o.handshakeTimeout,
+      maxFrameSize: o.maxFrameSize,
+      maxConnections: o.maxConnections,
+      backlog: o.backlog,
+      allowRemoteShutdown: o.allowRemoteShutdown,
+    });
+    this.#address = server.address;
+    return server;
+  }
+
+  /** Starts a server for this manager in this process, and connects to it. */
+  async start(): Promise<this> {
+    const server = await this.getServer();
+    this.#server = server;
+    void server.serveForever();
+    this.#state = State.Started;
+    try {
+      await this.#connectClient(server.shutdownKey);
+    } catch (err) {
+      await server.shutdown();
+      this.#state = State.Shutdown;
+      throw err;
+    }
+    return this;
+  }
+
+  /** Connects to a running manager server. */
+  async connect(): Promise<this> {
+    if (this.#state !== State.Initial) throw new StateError('the manager is already started or connected');
+    if (!this.#authkey) throw new InvalidArgumentError('connect() needs the server\'s authkey: pass { authkey } or set MPM_AUTHKEY');
+    await this.#connectClient(undefined);
+    await this.#client?.call(null, 'dummy');
+    this.#state = State.Connected;
+    return this;
+  }
+
+  async #connectClient(shutdownKey: string | undefined): Promise<void> {
+    const o = this.#options;
+    const client = await NativeClient.connect(this.#address, {
+      authkey: this.authkey,
+      handshakeTimeout: o.handshakeTimeout,
+      maxFrameSize: o.maxFrameSize,
+      name: o.name,
+      shutdownKey,
+    });
+    client.decodeContext = { reviveRef: (ref) => this.proxyFor(ref) };
+    this.#client = client;
+  }
+
+  /** Creates a hosted object of `typeid` and returns its proxy (one round trip). */
+  create<P = AutoProxy>(typeid: string, ...args: unknown[]): Promise<P> {
+    return this.createWith<P>(typeid, args);
+  }
+
+  /** `create` with Python keyword arguments and call options. */
+  createWith<P = AutoProxy>(typeid: string, args: readonly unknown[] = [], kwds: Record<string, unknown> | null = null, options?: CallOptions): Promise<P> {
+    return this.client.call(null, 'create', [typeid, ...args], kwds, options) as Promise<P>;
+  }
+
+  /** Makes the proxy for a reference this client now holds. */
+  proxyFor(ref: ObjectRef): BaseProxy {
+    const client = this.client;
+    const Cls = this.#registry.has(ref.token.typeid) ? this.#registry.get(ref.token.typeid).proxytype : undefined;
+    return Cls ? new Cls(client, ref) : autoProxy(client, ref);
+  }
+
+  /**
+   * Rebuilds a proxy handed over from another process or thread (`proxy.toTransferable()`): this manager's
+   * connection takes a reference of its own (incref), so the object stays alive while this proxy does.
+   */
+  async rebuild<P = AutoProxy>(data: TransferableProxy): Promise<P> {
+    const client = this.client;
+    await client.call(null, 'incref', [data.id]);
+    return this.proxyFor(new ObjectRef(new Token(data.typeid, data.address, data.id), data.exposed, data.proxytype)) as P;
+  }
+
+  /** How many objects the server hosts. */
+  async numberOfObjects(): Promise<number> {
+    return (await this.client.call(null, 'number_of_objects')) as number;
+  }
+
+  /** The server's listing of hosted objects and refcounts. */
+  async debugInfo(): Promise<string> {
+    return (await this.client.call(null, 'debug_info')) as string;
+  }
+
+  /**
+   * A started manager shuts its server down; a connected one disconnects (and asks the server to shut
+   * down only if `{ remote: true }`, which the server refuses unless it allows remote shutdown).
+   */
+  async shutdown(options: { remote?: boolean } = {}): Promise<void> {
+    if (this.#state === State.Shutdown) return;
+    const state = this.#state;
+    this.#state = State.Shutdown;
+    const client = this.#client;
+    if (state === State.Connected && options.remote && client) await client.call(null, 'shutdown');
+    client?.close();
+    await this.#server?.shutdown();
+  }
+
+  /** Resolves when a started manager's server stops (after `shutdown()` or a permitted remote shutdown). */
+  join(): Promise<void> {
+    return this.#server?.whenStopped() ?? Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
+  #addCreateMethod(typeid: string, wanted: boolean): void {
+    if (!wanted || typeid in this) return;
+    Object.defineProperty(this, typeid, {
+      value: (...args: unknown[]) => this.create(typeid, ...args),
+      configurable: true,
+      writable: true,
+    });
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * The client end of the native dialect (layout in ./native.ts): one connection to one server, many calls
+ * in flight, each reply matched to its call by id. A call that is cancelled or times out is answered
+ * locally at once and its late reply, if any, is dropped by id, so the connection stays usable.
+ */
+import { msgpack, type DecodeContext } from '../codec/index.js';
+import { Client, type Connection } from '../connection/index.js';
+import { AbortError, ConnectionClosedError, ProtocolError, TimeoutError } from '../errors.js';
+import type { Address } from '../transport/address.js';
+import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, type Hello } from './native.js';
+import type { ObjectRef } from './ref.js';
+
+export interface CallOptions {
+  /** Aborts the call: it rejects with `AbortError` and the server is asked to stop it. */
+  signal?: AbortSignal;
+  /** Rejects the call with `TimeoutError` after this many seconds (and cancels it on the server). Default: none. */
+  timeout?: number;
+}
+
+export interface NativeClientOptions {
+  authkey: string | Uint8Array;
+  /** Bound on the handshake, in milliseconds. Default 10 000. */
+  handshakeTimeout?: number;
+  /** Largest frame accepted. Default 64 MiB. */
+  maxFrameSize?: number;
+  /** Shown to the server as the client's name. */
+  name?: string;
+  /** Lets this client shut the server down (given by the process that started it). */
+  shutdownKey?: string;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** Kept alive while the call runs (a proxy must not be finalized while it has calls in flight). */
+  holder: unknown;
+  cleanup: (() => void) | null;
+}
+
+const MAX_CALL_ID = 0x7fffffff;
+
+export class NativeClient {
+  readonly #conn: Connection;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closedError: Error | null = null;
+  #closeListeners = new Set<(error: Error) => void>();
+  /** The server's own address (what its tokens carry). */
+  readonly serverAddress: Address;
+  readonly serverPid: number;
+  /** Turns references in replies into proxies; set by the manager that owns this client. */
+  decodeContext: DecodeContext = {};
+
+  private constructor(conn: Connection, welcome: { address: Address; pid: number }) {
+    this.#conn = conn;
+    this.serverAddress = welcome.address;
+    this.serverPid = welcome.pid;
+    conn.detach({
+      frame: (frame) => this.#onFrame(frame),
+      closed: (error) => this.#onClosed(error ?? new ConnectionClosedError('the manager server closed the connection')),
+    });
+  }
+
+  static async connect(address: Address, options: NativeClientOptions): Promise<NativeClient> {
+    const conn = await Client(address, {
+      authkey: options.authkey,
+      handshakeTimeout: options.handshakeTimeout,
+      maxFrameSize: options.maxFrameSize,
+    });
+    const hello: Hello = { name: options.name ?? `node-${process.pid}` };
+    if (options.shutdownKey) hello.shutdownKey = options.shutdownKey;
+    try {
+      conn.sendBytes(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, hello]));
+      const reply = msgpack.decode(await conn.recvBytes()) as unknown[];
+      if (!Array.isArray(reply) || reply[0] !== NATIVE_MAGIC || reply[1] !== NATIVE_VERSION || typeof reply[2] !== 'object' || reply[2] === null) {
+        throw new ProtocolError('the server did not answer the native hello; is it an mpmanager server?');
+      }
+      return new NativeClient(conn, reply[2] as { address: Address; pid: number });
+    } catch (err) {
+      conn.close();
+      if (err instanceof ConnectionClosedError) {
+        throw new ProtocolError('the server closed the connection after the handshake; it may not speak the native dialect (a CPython manager needs serializer: "pickle")', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closedError !== null;
+  }
+
+  /** Calls in flight. */
+  get pendingCalls(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Calls `method` on object `ident` (or a server operation when `ident` is null).
+   * `holder` is kept reachable until the call settles.
+   */
+  call(ident: string | null, method: string, args: readonly unknown[] = [], kwds: Record<string, unknown> | null = null, options?: CallOptions, holder?: unknown): Promise<unknown> {
+    if (this.#closedError) return Promise.reject(this.#closedError);
+    const id = this.#nextId;
+    this.#nextId = id >= MAX_CALL_ID ? 1 : id + 1;
+    let frame: Uint8Array;
+    try {
+      frame = msgpack.encode([ClientKind.Call, id, ident, method, args, kwds]);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { resolve, reject, holder, cleanup: null };
+      if (options && (options.signal || options.timeout !== undefined)) this.#arm(id, pending, options);
+      this.#pending.set(id, pending);
+      try {
+        this.#conn.transport.send(frame);
+      } catch (err) {
+        this.#settle(id)?.reject(err as Error);
+      }
+    });
+  }
+
+  /** Drops `count` references this client holds on object `ident` (no reply). */
+  release(ident: string, count = 1): void {
+    if (this.#closedError) return;
+    try {
+      this.#conn.transport.send(msgpack.encode([ClientKind.Release, ident, count]));
+    } catch {
+      // closed meanwhile: the server releases everything this connection held
+    }
+  }
+
+  /** Calls `fn` once when the connection closes (with the reason). */
+  onClose(fn: (error: Error) => void): () => void {
+    if (this.#closedError) {
+      queueMicrotask(() => fn(this.#closedError as Error));
+      return () => {};
+    }
+    this.#closeListeners.add(fn);
+    return () => this.#closeListeners.delete(fn);
+  }
+
+  /** Closes the connection; calls in flight reject with `ConnectionClosedError`. */
+  close(): void {
+    this.#conn.close();
+    this.#onClosed(new ConnectionClosedError('the manager connection was closed'));
+  }
+
+  #arm(id: number, pending: Pending, { signal, timeout }: CallOptions): void {
+    const cancel = (error: Error) => {
+      if (!this.#pending.has(id)) return;
+      this.#settle(id)?.reject(error);
+      try {
+        this.#conn.transport.send(msgpack.encode([ClientKind.Cancel, id]));
+      } catch {
+        // closed: nothing to cancel
+      }
+    };
+    if (signal?.aborted) {
+      queueMicrotask(() => cancel(new AbortError('the call was aborted', { cause: signal.reason })));
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => cancel(new AbortError('the call was aborted', { cause: signal?.reason }));
+    if (timeout !== undefined) {
+      timer = setTimeout(() => cancel(new TimeoutError(`the call did not complete within ${timeout} s`)), timeout * 1000);
+      timer.unref?.();
+    }
+    signal?.addEventListener('abort', onAbort, { once: true });
+    pending.cleanup = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
+  #settle(id: number): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (!pending) return undefined;
+    this.#pending.delete(id);
+    pending.cleanup?.();
+    return pending;
+  }
+
+  #onFrame(frame: Buffer): void {
+    let msg: unknown;
+    try {
+      msg = msgpack.decode(frame, this.decodeContext);
+    } catch (err) {
+      this.#conn.destroy(new ProtocolError(`undecodable reply from the server: ${(err as Error).message}`));
+      return;
+    }
+    if (!Array.isArray(msg) || typeof msg[1] !== 'number') {
+      this.#conn.destroy(new ProtocolError('malformed reply from the server'));
+      return;
+    }
+    const pending = this.#settle(msg[1]);
+    if (!pending) return; // a cancelled or timed-out call: its reply is dropped, never given to another call
+    if (msg[0] === ServerKind.Return) pending.resolve(msg[2]);
+    else if (msg[0] === ServerKind.Error) pending.reject(msg[2] instanceof Error ? msg[2] : new ProtocolError('malformed error reply'));
+    else pending.reject(new ProtocolError(`unknown reply kind ${String(msg[0])}`));
+  }
+
+  #onClosed(error: Error): void {
+    if (this.#closedError) return;
+    this.#closedError = error instanceof ConnectionClosedError ? error : new ConnectionClosedError(`the manager connection failed: ${error.message}`, { cause: error });
+    for (const id of [...this.#pending.keys()]) this.#settle(id)?.reject(this.#closedError);
+    for (const fn of this.#closeListeners) fn(this.#closedError);
+    this.#closeListeners.clear();
+  }
+}
+
+export type { ObjectRef };

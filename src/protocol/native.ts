@@ -1,0 +1,86 @@
+/**
+ * The native dialect: mpmanager to mpmanager, msgpack, one connection per client per server, many calls
+ * in flight. Every message is one frame holding one msgpack array (see docs/architecture.md, "Native
+ * message layout", for the same table with examples).
+ *
+ *   #  dir   message                                            fields
+ *   0  C->S  ['mpmanager', version, hello]                       first frame after the handshake;
+ *                                                                hello = { name, shutdownKey? }
+ *   1  S->C  ['mpmanager', version, welcome]                     welcome = { address, pid }
+ *   2  C->S  [CALL, callId, ident | null, method, args, kwds]    ident null: a server operation
+ *                                                                (create, incref, get_methods, ...);
+ *                                                                kwds is a map or null
+ *   3  C->S  [CANCEL, callId]                                    abort that call if still running; its
+ *                                                                reply is still sent (an AbortError)
+ *   4  C->S  [RELEASE, ident, count]                             drop `count` references this
+ *                                                                connection holds; no reply
+ *   5  S->C  [RETURN, callId, value]                             references inside `value` are ext 1
+ *   6  S->C  [ERROR, callId, error]                              error is ext 2 (type, message, stack)
+ *
+ * callId is a client-chosen unsigned integer, unique among the client's calls in flight: a reply carries
+ * it, so a reply can never be taken for another call's (CPython has no ids; a reply left behind by an
+ * interrupted call is read by the next call, cpython-wire.md §6). A pickle frame never starts with a
+ * msgpack fixarray byte (0x90-0x9f), which is how the server tells the dialects apart on the first frame.
+ */
+
+export const NATIVE_MAGIC = 'mpmanager';
+export const NATIVE_VERSION = 1;
+
+/** Client-to-server message kinds. */
+export const ClientKind = {
+  Call: 0,
+  Cancel: 1,
+  Release: 2,
+} as const;
+export type ClientKind = (typeof ClientKind)[keyof typeof ClientKind];
+
+/** Server-to-client message kinds. */
+export const ServerKind = {
+  Return: 0,
+  Error: 1,
+} as const;
+export type ServerKind = (typeof ServerKind)[keyof typeof ServerKind];
+
+export interface Hello {
+  /** The client's process/thread name, as CPython's `accept_connection(name)`. */
+  name?: string;
+  /** Proves the client is the process that started the server, which may shut it down. */
+  shutdownKey?: string;
+}
+
+export interface Welcome {
+  address: unknown;
+  pid: number;
+}
+
+export type HelloFrame = [magic: typeof NATIVE_MAGIC, version: number, hello: Hello];
+export type WelcomeFrame = [magic: typeof NATIVE_MAGIC, version: number, welcome: Welcome];
+
+export type CallMessage = [kind: typeof ClientKind.Call, callId: number, ident: string | null, method: string, args: unknown[], kwds: Record<string, unknown> | null];
+export type CancelMessage = [kind: typeof ClientKind.Cancel, callId: number];
+export type ReleaseMessage = [kind: typeof ClientKind.Release, ident: string, count: number];
+export type ClientMessage = CallMessage | CancelMessage | ReleaseMessage;
+
+export type ReturnMessage = [kind: typeof ServerKind.Return, callId: number, value: unknown];
+export type ErrorMessage = [kind: typeof ServerKind.Error, callId: number, error: Error];
+export type ServerMessage = ReturnMessage | ErrorMessage;
+
+/** True if the first frame after the handshake is a native hello (msgpack fixarray of 3, 'mpmanager'). */
+export function isNativeHello(frame: Uint8Array): boolean {
+  // 0x93 = fixarray(3), 0xa9 = fixstr(9) 'mpmanager'
+  return frame.length > 11 && frame[0] === 0x93 && frame[1] === 0xa9 && Buffer.from(frame.buffer, frame.byteOffset + 2, 9).toString('latin1') === NATIVE_MAGIC;
+}
+
+/** Server operations a client may call with `ident` null (CPython's `Server.public`). */
+export const SERVER_OPERATIONS = [
+  'create',
+  'incref',
+  'decref',
+  'get_methods',
+  'dummy',
+  'debug_info',
+  'number_of_objects',
+  'shutdown',
+  'accept_connection',
+] as const;
+export type ServerOperation = (typeof SERVER_OPERATIONS)[number];

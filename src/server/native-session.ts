@@ -1,0 +1,260 @@
+/**
+ * One native-dialect connection on the server (layout in src/protocol/native.ts): calls run
+ * concurrently, each reply carries its call's id, and every reference the connection holds is released
+ * when it closes, however it closes.
+ */
+import { debuglog } from 'node:util';
+import { msgpack, type DecodeContext, type EncodeContext } from '../codec/index.js';
+import type { Connection } from '../connection/index.js';
+import { AbortError, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, type Hello } from '../protocol/native.js';
+import type { ObjectRef } from '../protocol/ref.js';
+import { sameAddress } from '../transport/address.js';
+import { ConnectionOwner, type CallContext } from './context.js';
+import { invoke } from './dispatch.js';
+import type { HostedObject } from './objects.js';
+import type { Server, Session } from './server.js';
+
+const debug = debuglog('mpmanager');
+let sessionCounter = 0;
+
+/** The context of one call; its signal is made only if the referent asks for it. */
+class NativeCall implements CallContext {
+  readonly owner: ConnectionOwner;
+  #controller: AbortController | null = null;
+  #aborted: Error | null = null;
+  constructor(owner: ConnectionOwner) {
+    this.owner = owner;
+  }
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#aborted);
+    }
+    return this.#controller.signal;
+  }
+  abort(reason: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+export class NativeSession implements Session {
+  readonly #server: Server;
+  readonly #conn: Connection;
+  readonly #owner: ConnectionOwner;
+  /** References this connection holds: object id to count. */
+  readonly #refs = new Map<string, number>();
+  /** Calls still running, by call id. */
+  readonly #running = new Map<number, NativeCall>();
+  readonly #hello: Hello;
+  #closed = false;
+  readonly #encodeContext: EncodeContext;
+  readonly #decodeContext: DecodeContext;
+
+  constructor(server: Server, conn: Connection, firstFrame: Buffer) {
+    this.#server = server;
+    this.#conn = conn;
+    this.#owner = new ConnectionOwner(`native-${++sessionCounter}`);
+    const hello = msgpack.decode(firstFrame) as unknown[];
+    if (!Array.isArray(hello) || hello[0] !== NATIVE_MAGIC) throw new ProtocolError('malformed native hello');
+    if (hello[1] !== NATIVE_VERSION) {
+      throw new ProtocolError(`native protocol version ${String(hello[1])} is not supported (this server speaks ${NATIVE_VERSION}); upgrade the older side`);
+    }
+    this.#hello = (hello[2] && typeof hello[2] === 'object' ? hello[2] : {}) as Hello;
+    this.#encodeContext = { onRef: (ref) => this.#onRefSent(ref) };
+    this.#decodeContext = { reviveRef: (ref) => server.resolveRef(ref) };
+    conn.transport.send(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { address: server.address, pid: process.pid }]));
+    conn.detach({
+      frame: (frame) => this.#onFrame(frame),
+      closed: (error) => {
+        if (error) debug('native connection closed: %s', error.message);
+        this.close();
+      },
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const reason = new AbortError('the client connection closed');
+    for (const call of this.#running.values()) call.abort(reason);
+    this.#running.clear();
+    this.#owner.close();
+    const objects = this.#server.objects;
+    for (const [id, n] of this.#refs) objects.decref(id, n);
+    this.#refs.clear();
+    this.#conn.close();
+    this.#server.sessionEnded(this);
+  }
+
+  #onFrame(frame: Buffer): void {
+    if (this.#closed) return;
+    let msg: unknown;
+    try {
+      msg = msgpack.decode(frame, this.#decodeContext);
+    } catch (err) {
+      this.#protocolError(`undecodable frame: ${(err as Error).message}`);
+      return;
+    }
+    if (!Array.isArray(msg)) {
+      this.#protocolError('a native message must be an array');
+      return;
+    }
+    switch (msg[0]) {
+      case ClientKind.Call:
+        this.#call(msg);
+        return;
+      case ClientKind.Cancel:
+        this.#running.get(msg[1] as number)?.abort(new AbortError('the call was cancelled by the client'));
+        return;
+      case ClientKind.Release:
+        if (typeof msg[1] === 'string' && typeof msg[2] === 'number') this.#release(msg[1], msg[2]);
+        return;
+      default:
+        this.#protocolError(`unknown message kind ${String(msg[0])}`);
+    }
+  }
+
+  #protocolError(message: string): void {
+    debug('native protocol error: %s', message);
+    this.#conn.destroy(new ProtocolError(message));
+    this.close();
+  }
+
+  #call(msg: unknown[]): void {
+    const [, callId, ident, method, args, kwds] = msg;
+    if (typeof callId !== 'number' || typeof method !== 'string' || !(ident === null || typeof ident === 'string') || !Array.isArray(args)) {
+      this.#protocolError('malformed call');
+      return;
+    }
+    const kw = kwds && typeof kwds === 'object' ? (kwds as Record<string, unknown>) : null;
+    const call = new NativeCall(this.#owner);
+    let result: unknown;
+    let target: HostedObject | null = null;
+    try {
+      if (ident === null) result = this.#operation(method, args, kw, call);
+      else {
+        target = this.#server.objects.get(ident);
+        result = invoke(target, method, args, kw, call);
+      }
+    } catch (err) {
+      this.#send(ServerKind.Error, callId, err as Error);
+      return;
+    }
+    if (isThenable(result)) {
+      this.#running.set(callId, call);
+      const obj = target;
+      result.then(
+        (value) => {
+          this.#running.delete(callId);
+          this.#reply(callId, obj, method, value);
+        },
+        (err: unknown) => {
+          this.#running.delete(callId);
+          this.#send(ServerKind.Error, callId, err instanceof Error ? err : new Error(String(err)));
+        },
+      );
+      return;
+    }
+    this.#reply(callId, target, method, result);
+  }
+
+  #reply(callId: number, target: HostedObject | null, method: string, value: unknown): void {
+    const typeid = target?.methodToTypeid[method];
+    if (typeid !== undefined) {
+      try {
+        value = this.#server.refTo(this.#server.host(typeid, value));
+      } catch (err) {
+        this.#send(ServerKind.Error, callId, err as Error);
+        return;
+      }
+    }
+    this.#send(ServerKind.Return, callId, value === undefined ? null : value);
+  }
+
+  #send(kind: ServerKind, callId: number, value: unknown): void {
+    if (this.#closed) return;
+    let frame: Uint8Array;
+    try {
+      frame = msgpack.encode([kind, callId, value], this.#encodeContext);
+    } catch (err) {
+      frame = msgpack.encode([ServerKind.Error, callId, new InvalidArgumentError(`the result could not be serialized: ${(err as Error).message}`)]);
+    }
+    try {
+      this.#conn.transport.send(frame);
+    } catch {
+      this.close();
+    }
+  }
+
+  /** A reference is going to this client: it now holds it. */
+  #onRefSent(ref: ObjectRef): void {
+    const server = this.#server;
+    if (!sameAddress(ref.token.address, server.address) || !server.objects.find(ref.token.id)) return;
+    this.#hold(ref.token.id);
+  }
+
+  #hold(id: string): void {
+    this.#server.objects.incref(id);
+    this.#refs.set(id, (this.#refs.get(id) ?? 0) + 1);
+  }
+
+  #release(id: string, count: number): void {
+    const held = this.#refs.get(id) ?? 0;
+    const n = Math.min(held, Math.max(0, Math.floor(count)));
+    if (n === 0) return;
+    if (held === n) this.#refs.delete(id);
+    else this.#refs.set(id, held - n);
+    this.#server.objects.decref(id, n);
+  }
+
+  #operation(name: string, args: unknown[], kwds: Record<string, unknown> | null, call: NativeCall): unknown {
+    const server = this.#server;
+    server.assertRunning();
+    switch (name) {
+      case 'create': {
+        const [typeid, ...rest] = args;
+        if (typeof typeid !== 'string') throw new InvalidArgumentError('create needs a typeid string');
+        return server.refTo(server.create(typeid, rest, kwds, call));
+      }
+      case 'incref': {
+        const id = idOf(args[0]);
+        server.objects.get(id);
+        this.#hold(id);
+        return null;
+      }
+      case 'decref':
+        this.#release(idOf(args[0]), 1);
+        return null;
+      case 'get_methods':
+        return server.objects.get(idOf(args[0])).exposedList;
+      case 'dummy':
+      case 'accept_connection':
+        return null;
+      case 'debug_info':
+        return server.debugInfo();
+      case 'number_of_objects':
+        return server.objects.size;
+      case 'shutdown':
+        server.checkShutdown(this.#hello.shutdownKey);
+        setImmediate(() => void server.shutdown());
+        return null;
+      default:
+        throw new InvalidArgumentError(`unknown server operation '${name}'`);
+    }
+  }
+}
+
+function idOf(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const token = (v as { token?: { id?: unknown }; id?: unknown } | null)?.token ?? v;
+  const id = (token as { id?: unknown } | null)?.id;
+  if (typeof id === 'string') return id;
+  throw new InvalidArgumentError('expected an object id or a token');
+}

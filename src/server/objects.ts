@@ -1,0 +1,78 @@
+/**
+ * The object table: every hosted object with its exposed names, `methodToTypeid` map and refcount.
+ * A reference is held by a connection (native: released when the connection closes, however it closes),
+ * by a CPython client through incref/decref (classic: stock clients give no other signal), or by a value
+ * inside another hosted object. An object is dropped when its count reaches zero.
+ */
+import { randomBytes } from 'node:crypto';
+import { UnknownObjectError } from '../errors.js';
+
+export class HostedObject {
+  readonly id: string;
+  readonly typeid: string;
+  readonly referent: unknown;
+  readonly exposed: ReadonlySet<string>;
+  /** The exposed names in their registered order (what `create` and `get_methods` return). */
+  readonly exposedList: readonly string[];
+  readonly methodToTypeid: Readonly<Record<string, string>>;
+  refcount = 0;
+  constructor(id: string, typeid: string, referent: unknown, exposedList: readonly string[], methodToTypeid: Readonly<Record<string, string>>) {
+    this.id = id;
+    this.typeid = typeid;
+    this.referent = referent;
+    this.exposedList = exposedList;
+    this.exposed = new Set(exposedList);
+    this.methodToTypeid = methodToTypeid;
+  }
+}
+
+export class ObjectTable {
+  readonly #objects = new Map<string, HostedObject>();
+  /** Ids are never reused within a server's life (CPython reuses `id()` values after an object dies). */
+  readonly #prefix = randomBytes(3).toString('hex');
+  #counter = 0;
+  /** Called when an object is dropped, e.g. to let its referent clean up. */
+  onDrop: ((obj: HostedObject) => void) | null = null;
+
+  add(typeid: string, referent: unknown, exposed: readonly string[], methodToTypeid: Readonly<Record<string, string>>): HostedObject {
+    const id = `${this.#prefix}${(++this.#counter).toString(16).padStart(6, '0')}`;
+    const obj = new HostedObject(id, typeid, referent, exposed, methodToTypeid);
+    this.#objects.set(id, obj);
+    return obj;
+  }
+
+  get(id: string): HostedObject {
+    const obj = this.#objects.get(id);
+    if (!obj) throw new UnknownObjectError(id);
+    return obj;
+  }
+
+  find(id: string): HostedObject | undefined {
+    return this.#objects.get(id);
+  }
+
+  incref(id: string, n = 1): HostedObject {
+    const obj = this.get(id);
+    obj.refcount += n;
+    return obj;
+  }
+
+  /** Drops `n` references; the object goes at zero. Unknown ids are ignored (already gone). */
+  decref(id: string, n = 1): void {
+    const obj = this.#objects.get(id);
+    if (!obj) return;
+    obj.refcount -= n;
+    if (obj.refcount <= 0) {
+      this.#objects.delete(id);
+      this.onDrop?.(obj);
+    }
+  }
+
+  get size(): number {
+    return this.#objects.size;
+  }
+
+  values(): IterableIterator<HostedObject> {
+    return this.#objects.values();
+  }
+}

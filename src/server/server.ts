@@ -1,0 +1,238 @@
+/**
+ * The manager server: hosts objects made from a registry and serves them over one listening address
+ * to native clients (msgpack, multiplexed) and, through a dialect plug-in, to CPython clients. The
+ * first frame after the handshake says which dialect a connection speaks.
+ */
+import { randomBytes } from 'node:crypto';
+import { debuglog } from 'node:util';
+import { Listener, type Connection } from '../connection/index.js';
+import { ObjectRef } from '../protocol/ref.js';
+import { Token } from '../protocol/token.js';
+import { isNativeHello } from '../protocol/native.js';
+import { ProtocolError, ShutdownRefusedError, StateError, InvalidArgumentError } from '../errors.js';
+import type { Address } from '../transport/address.js';
+import { LOCAL_OWNER, withCall, type CallContext, type Owner } from './context.js';
+import { bindToNames, parameterNames, pyStr, PY_SIGNATURES } from './dispatch.js';
+import { ObjectTable, type HostedObject } from './objects.js';
+import { construct, publicMethods, type Registry, type Callable } from './registry.js';
+import { NativeSession } from './native-session.js';
+import { HostedRef } from './hosted-ref.js';
+
+const debug = debuglog('mpmanager');
+
+export interface ServerOptions {
+  /** Shared secret every client must prove it holds. */
+  authkey: string | Uint8Array;
+  /** Bound on each connection's handshake, in milliseconds. Default 10 000. */
+  handshakeTimeout?: number;
+  /** Largest frame accepted, checked from its header. Default 64 MiB. */
+  maxFrameSize?: number;
+  /** Connections served at once; more are closed on arrival. Default 4096. */
+  maxConnections?: number;
+  /** Listen backlog. Default 128. */
+  backlog?: number;
+  /** Whether any authenticated client may shut the server down (CPython allows it). Default false. */
+  allowRemoteShutdown?: boolean;
+  /** A client presenting this key in its hello may shut the server down (the process that started it). */
+  shutdownKey?: string;
+}
+
+/** A session speaking one dialect on one connection. */
+export interface Session {
+  /** Closes the session; its references are released. */
+  close(): void;
+}
+
+/** Serves CPython's classic dialect; installed by the classic module so this file does not depend on pickle. */
+export type ClassicDialect = (server: Server, conn: Connection, firstFrame: Buffer) => Session;
+let classicDialect: ClassicDialect | null = null;
+export function installClassicDialect(dialect: ClassicDialect): void {
+  classicDialect = dialect;
+}
+
+export class Server {
+  readonly registry: Registry;
+  readonly objects = new ObjectTable();
+  readonly options: Readonly<ServerOptions>;
+  /** A key a process can hand its own clients so they may shut this server down. */
+  readonly shutdownKey: string;
+  readonly #listener: Listener;
+  readonly #sessions = new Set<Session>();
+  #stopped = false;
+  #stopWaiters: Array<() => void> = [];
+  #serving: Promise<void> | null = null;
+
+  private constructor(registry: Registry, listener: Listener, options: ServerOptions) {
+    this.registry = registry;
+    this.#listener = listener;
+    this.options = options;
+    this.shutdownKey = options.shutdownKey ?? randomBytes(16).toString('hex');
+    listener.on('handshakeError', (err, peer) => debug('handshake failed from %o: %s', peer, err.message));
+  }
+
+  /** Binds `address` (port 0 resolves to a free port) and returns a server ready to `serveForever()`. */
+  static async listen(registry: Registry, address: Address, options: ServerOptions): Promise<Server> {
+    if (options.authkey === undefined || options.authkey === null) throw new InvalidArgumentError('a manager server needs an authkey');
+    const listener = await Listener.listen(address, {
+      authkey: options.authkey,
+      backlog: options.backlog,
+      handshakeTimeout: options.handshakeTimeout,
+      maxFrameSize: options.maxFrameSize,
+    });
+    return new Server(registry, listener, options);
+  }
+
+  /** The bound address (what tokens carry). */
+  get address(): Address {
+    return this.#listener.address;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** Serves until `shutdown()`; resolves then. Starting twice returns the same promise. */
+  serveForever(): Promise<void> {
+    this.#serving ??= this.#acceptLoop();
+    return this.#serving;
+  }
+
+  /** Stops accepting, closes every connection (releasing what they held) and resolves when done. */
+  async shutdown(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#listener.close();
+    for (const session of [...this.#sessions]) session.close();
+    this.#sessions.clear();
+    for (const w of this.#stopWaiters.splice(0)) w();
+  }
+
+  /** Resolves when the server has shut down. */
+  whenStopped(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    return new Promise((r) => this.#stopWaiters.push(r));
+  }
+
+  async #acceptLoop(): Promise<void> {
+    const max = this.options.maxConnections ?? 4096;
+    for await (const conn of this.#listener) {
+      if (this.#sessions.size >= max) {
+        debug('refusing a connection: %d connections already (maxConnections)', this.#sessions.size);
+        conn.close();
+        continue;
+      }
+      void this.#begin(conn);
+    }
+    await this.whenStopped();
+  }
+
+  async #begin(conn: Connection): Promise<void> {
+    let first: Buffer;
+    try {
+      first = await conn.recvBytes();
+    } catch {
+      conn.close();
+      return;
+    }
+    if (this.#stopped) {
+      conn.close();
+      return;
+    }
+    let session: Session;
+    try {
+      if (isNativeHello(first)) session = new NativeSession(this, conn, first);
+      else if (classicDialect) session = classicDialect(this, conn, first);
+      else throw new ProtocolError('the first frame is neither a native hello nor a CPython request');
+    } catch (err) {
+      debug('dropping a connection: %s', (err as Error).message);
+      conn.destroy(err as Error);
+      return;
+    }
+    this.#sessions.add(session);
+  }
+
+  /** Sessions tell the server when they end. */
+  sessionEnded(session: Session): void {
+    this.#sessions.delete(session);
+  }
+
+  // ---- server operations, shared by both dialects ------------------------------------------------
+
+  /**
+   * Makes a new object of `typeid` and returns it with refcount 0: the caller takes the first reference.
+   * With no callable registered, the one positional argument is the object (CPython's rule).
+   */
+  create(typeid: string, args: unknown[], kwds: Record<string, unknown> | null, context: CallContext = localContext()): HostedObject {
+    const entry = this.registry.get(typeid);
+    let referent: unknown;
+    if (entry.callable === null) {
+      if (args.length !== 1 || (kwds && Object.keys(kwds).length > 0)) {
+        throw new InvalidArgumentError(`'${typeid}' has no callable: create it with exactly one positional argument, the object itself`);
+      }
+      referent = args[0] instanceof HostedRef ? args[0].referent : args[0];
+    } else {
+      const callable = entry.callable;
+      const callArgs = kwds && Object.keys(kwds).length > 0 ? bindToNames(constructorParams(callable), typeid, args, kwds) : args;
+      referent = withCall(context, () => construct(callable, callArgs));
+    }
+    return this.host(typeid, referent);
+  }
+
+  /** Hosts an existing value under `typeid` (the registry says what is exposed). Refcount starts at 0. */
+  host(typeid: string, referent: unknown): HostedObject {
+    const entry = this.registry.get(typeid);
+    let exposed = entry.exposed ?? publicMethods(referent);
+    const extra = Object.keys(entry.methodToTypeid);
+    if (extra.length > 0) exposed = [...exposed, ...extra.filter((m) => !exposed.includes(m))];
+    return this.objects.add(typeid, referent, exposed, entry.methodToTypeid);
+  }
+
+  /** The reference a client receives for a hosted object. */
+  refTo(obj: HostedObject): ObjectRef {
+    const entry = this.registry.has(obj.typeid) ? this.registry.get(obj.typeid) : null;
+    return new ObjectRef(new Token(obj.typeid, this.address, obj.id), obj.exposedList, entry?.pyProxytype ?? null);
+  }
+
+  /** Whether `owner`, having shown `key` (or not), may shut the server down. */
+  checkShutdown(key: string | undefined): void {
+    if (this.options.allowRemoteShutdown || (key !== undefined && key === this.shutdownKey)) return;
+    throw new ShutdownRefusedError();
+  }
+
+  debugInfo(): string {
+    const lines: string[] = [];
+    for (const obj of this.objects.values()) {
+      let text: string;
+      try {
+        text = withCall(localContext(), () => pyStr(obj.referent));
+      } catch (err) {
+        text = `<repr failed: ${(err as Error).message}>`;
+      }
+      lines.push(`  ${obj.id}:       refcount=${obj.refcount}\n    ${text.slice(0, 75)}`);
+    }
+    return lines.join('\n');
+  }
+
+  /** Resolves a reference that arrived from a client: our own objects become handles, others stay references. */
+  resolveRef(ref: ObjectRef): unknown {
+    const obj = this.objects.find(ref.token.id);
+    if (!obj || obj.typeid !== ref.token.typeid) return ref;
+    return new HostedRef(this.objects, obj, this.refTo(obj));
+  }
+
+  /** Fails calls that need a running server. */
+  assertRunning(): void {
+    if (this.#stopped) throw new StateError('the server has shut down');
+  }
+}
+
+function localContext(): CallContext {
+  return { owner: LOCAL_OWNER as Owner, signal: new AbortController().signal };
+}
+
+function constructorParams(callable: Callable): readonly string[] {
+  const table = (callable as unknown as Record<symbol, unknown>)[PY_SIGNATURES] as Record<string, readonly string[]> | undefined;
+  const explicit = table ? (Object.getOwnPropertyDescriptor(table, 'constructor')?.value as readonly string[] | undefined) : undefined;
+  if (explicit) return explicit;
+  return parameterNames(callable as (...a: unknown[]) => unknown);
+}
