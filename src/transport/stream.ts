@@ -200,17 +200,18 @@ export async function listenStream(
   }
   return {
     address: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Node unlinks its own Unix socket path on close; make sure of it (CPython unlinks in a Finalize).
-        if (!abstract && path) {
-          try {
-            if (statSync(path).isSocket()) unlinkSync(path);
-          } catch {
-            // already gone
-          }
+    close: async () => {
+      // close() stops listening at once, but its callback waits until every accepted socket has closed;
+      // accepted connections outlive the listener, so waiting for it would hang while any is open.
+      server.close(() => {});
+      // Node unlinks its own Unix socket path on close; make sure of it (CPython unlinks in a Finalize).
+      if (!abstract && path) {
+        try {
+          if (statSync(path).isSocket()) unlinkSync(path);
+        } catch {
+          // already gone
         }
-      }),
+      }
+    },
   };
 }

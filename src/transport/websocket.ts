@@ -22,12 +22,21 @@ export class WebSocketTransport implements Transport {
   #max: number;
   #sink: FrameSink | null = null;
   #done = false;
+  /** Frames, and the close, that arrived before start(). */
+  #early: Buffer[] = [];
+  #earlyEnd: { error: Error | undefined } | null = null;
 
   constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions = {}) {
     this.#ws = ws;
     this.peerAddress = peerAddress;
     this.#max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     ws.binaryType = 'nodebuffer';
+    // Listen from the start: ws emits the messages that arrived with the upgrade response on the
+    // next tick after 'open', before the caller's promise continuation can call start(). Until then
+    // frames and the close are held here.
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
+    ws.on('error', (err) => this.#finish(this.#translate(err)));
+    ws.on('close', () => this.#finish(undefined));
   }
 
   get maxFrameSize(): number {
@@ -39,22 +48,25 @@ export class WebSocketTransport implements Transport {
 
   start(sink: FrameSink): void {
     this.#sink = sink;
-    const ws = this.#ws;
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (this.#done) return;
-      if (!isBinary) {
-        this.#fail(new ConnectionClosedError('a text WebSocket message arrived; mpmanager frames are binary messages'), POLICY_VIOLATION);
-        return;
-      }
-      // ws enforces maxPayload at construction; the handshake lowers the limit below it.
-      if (data.length > this.#max) {
-        this.#fail(new FrameTooLargeError(data.length, this.#max), MESSAGE_TOO_BIG);
-        return;
-      }
-      sink.frame(data);
-    });
-    ws.on('error', (err) => this.#finish(err));
-    ws.on('close', () => this.#finish(undefined));
+    for (const frame of this.#early.splice(0)) sink.frame(frame);
+    const end = this.#earlyEnd;
+    this.#earlyEnd = null;
+    if (end) sink.closed(end.error);
+  }
+
+  #onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.#done) return;
+    if (!isBinary) {
+      this.#fail(new ConnectionClosedError('a text WebSocket message arrived; mpmanager frames are binary messages'), POLICY_VIOLATION);
+      return;
+    }
+    // ws enforces maxPayload at construction; the handshake lowers the limit below it.
+    if (data.length > this.#max) {
+      this.#fail(new FrameTooLargeError(data.length, this.#max), MESSAGE_TOO_BIG);
+      return;
+    }
+    if (this.#sink) this.#sink.frame(data);
+    else this.#early.push(data);
   }
 
   send(payload: Uint8Array): boolean {
@@ -86,6 +98,17 @@ export class WebSocketTransport implements Transport {
     this.#ws.terminate();
   }
 
+  /**
+   * ws refuses a message above its maxPayload from the frame header, with its own RangeError; report it
+   * as the FrameTooLargeError every transport raises. The announced size is only on ws's receiver.
+   */
+  #translate(err: Error): Error {
+    if ((err as NodeJS.ErrnoException).code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return err;
+    const receiver = (this.#ws as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver;
+    const size = typeof receiver?._totalPayloadLength === 'number' ? receiver._totalPayloadLength : this.#max + 1;
+    return new FrameTooLargeError(size, this.#max);
+  }
+
   #fail(error: Error, status: number): void {
     this.#finish(error);
     this.#ws.close(status);
@@ -94,7 +117,8 @@ export class WebSocketTransport implements Transport {
   #finish(error: Error | undefined): void {
     if (this.#done) return;
     this.#done = true;
-    this.#sink?.closed(error);
+    if (this.#sink) this.#sink.closed(error);
+    else this.#earlyEnd = { error };
   }
 }
 
@@ -147,15 +171,22 @@ export async function listenWebSocket(
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen({ host, port: Number(url.port || 80), backlog: options.backlog ?? 128 }, resolve);
+  }).catch((err: NodeJS.ErrnoException) => {
+    // As the stream transport does: a named error that says what to do.
+    if (err.code === 'EADDRINUSE') {
+      throw new AddressError(`${address} is already in use: stop the process using it, or choose another address`);
+    }
+    throw err;
   });
   const port = (http.address() as import('node:net').AddressInfo).port;
   const bound = `${url.protocol}//${url.hostname}:${port}${path}`;
   return {
     address: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        wss.close();
-        http.close(() => resolve());
-      }),
+    close: async () => {
+      // As for TCP: stop listening now; http.close()'s callback would wait for the accepted
+      // (upgraded) sockets, which outlive the listener.
+      wss.close();
+      http.close(() => {});
+    },
   };
 }

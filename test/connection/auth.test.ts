@@ -1,0 +1,414 @@
+/**
+ * The handshake (cpython-wire.md §2) against the test vectors of §2.4, with scripted channels and raw
+ * frames: both dialects, every allowed digest, a 3.11-style raw MD5 answer to a modern challenge, bad
+ * prefixes, what a failing peer is sent, the 256-byte frame cap and the timeout.
+ */
+import { createHmac } from 'node:crypto';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  ALLOWED_DIGESTS,
+  CHALLENGE,
+  FAILURE,
+  HANDSHAKE_FRAME_LIMIT,
+  WELCOME,
+  answerChallenge,
+  answerFor,
+  clientHandshake,
+  deliverChallenge,
+  digestOf,
+  serverHandshake,
+  toKey,
+  verifyAnswer,
+  type HandshakeChannel,
+} from '../../src/connection/auth.js';
+import { FrameDecoder } from '../../src/connection/framing.js';
+import { Connection, DEFAULT_HANDSHAKE_TIMEOUT_MS, Pipe } from '../../src/connection/index.js';
+import {
+  AuthenticationError,
+  ConnectionClosedError,
+  FrameTooLargeError,
+  HandshakeTimeoutError,
+} from '../../src/errors.js';
+import { MemoryTransport } from '../../src/transport/memory.js';
+
+// Spy on the comparison so a test can check that digests are compared in constant time.
+const crypto = vi.hoisted(() => ({ timingSafeEqualCalls: 0 }));
+vi.mock('node:crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:crypto')>();
+  return {
+    ...actual,
+    timingSafeEqual: (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
+      crypto.timingSafeEqualCalls++;
+      return actual.timingSafeEqual(a, b);
+    },
+  };
+});
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+const KEY = Buffer.from('secret-key');
+const WRONG_KEY = Buffer.from('other-key');
+
+/** The payload of one raw frame (header + payload, in hex). */
+function payloadOf(frameHex: string): Buffer {
+  const frames: Buffer[] = [];
+  const dec = new FrameDecoder((f) => frames.push(Buffer.from(f)));
+  dec.push(hex(frameHex));
+  dec.end();
+  expect(frames).toHaveLength(1);
+  return frames[0]!;
+}
+
+const range = (from: number, to: number) => Buffer.from(Array.from({ length: to - from }, (_, i) => from + i));
+
+// §2.4 vectors (identical results from CPython 3.11.7 and 3.13.0).
+const LEGACY_FRAME = `0000001f 234348414c4c454e474523 ${range(1, 21).toString('hex')}`;
+const LEGACY_PAYLOAD = range(1, 21);
+const LEGACY_MD5 = '4656c7e1b60cd1ec837b1575aa326942';
+const MODERN_FRAME = `0000003b 234348414c4c454e474523 7b7368613235367d ${range(0, 40).toString('hex')}`;
+const MODERN_PAYLOAD = Buffer.concat([Buffer.from('{sha256}'), range(0, 40)]);
+const MODERN_SHA256 = '39c4ff3268da80f68b36eb46879c33a2dedb3ac28faebb6a0279ac6a912624d9';
+const MODERN_MD5 = '6ae2b853ecc155b89b53c8a04f6fac88';
+
+/** Python digest name -> answer length, with its '{name}' prefix (cpython-wire.md §2.2, verified on 3.13.0). */
+const ANSWER_SIZES: Record<string, number> = { md5: 21, sha256: 40, sha3_256: 42, sha384: 56, sha3_384: 58 };
+const NODE_NAMES: Record<string, string> = { md5: 'md5', sha256: 'sha256', sha384: 'sha384', sha3_256: 'sha3-256', sha3_384: 'sha3-384' };
+
+function prefixed(name: string, key: Buffer, message: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`{${name}}`), createHmac(NODE_NAMES[name]!, key).update(message).digest()]);
+}
+
+/**
+ * A scripted peer: each `recvBytes` takes the next reply, which may be computed from what was sent so
+ * far; when the script runs out the peer has "closed".
+ */
+function scripted(replies: Array<Buffer | ((sent: Buffer[]) => Buffer)>): { channel: HandshakeChannel; sent: Buffer[] } {
+  const sent: Buffer[] = [];
+  const queue = [...replies];
+  return {
+    sent,
+    channel: {
+      sendBytes: (b) => void sent.push(Buffer.from(b)),
+      recvBytes: async () => {
+        const next = queue.shift();
+        if (next === undefined) throw new ConnectionClosedError('the peer closed the connection (EOF)');
+        return typeof next === 'function' ? next(sent) : next;
+      },
+    },
+  };
+}
+
+/** The challenge payload (after '#CHALLENGE#') in the last frame sent. */
+const lastChallenge = (sent: Buffer[]) => sent[sent.length - 1]!.subarray(CHALLENGE.length);
+
+describe('test vectors (cpython-wire.md §2.4)', () => {
+  it('the raw frames carry the payloads', () => {
+    expect(payloadOf(LEGACY_FRAME)).toEqual(Buffer.concat([CHALLENGE, LEGACY_PAYLOAD]));
+    expect(payloadOf(MODERN_FRAME)).toEqual(Buffer.concat([CHALLENGE, MODERN_PAYLOAD]));
+    expect(CHALLENGE.toString('hex')).toBe('234348414c4c454e474523');
+    expect(WELCOME.toString()).toBe('#WELCOME#');
+    expect(FAILURE.toString()).toBe('#FAILURE#');
+  });
+
+  it('answerFor: a legacy 20-byte challenge gets a raw 16-byte HMAC-MD5', () => {
+    expect(answerFor(KEY, LEGACY_PAYLOAD).toString('hex')).toBe(LEGACY_MD5);
+  });
+
+  it("answerFor: a '{sha256}' challenge gets '{sha256}' + HMAC-SHA256 over the whole payload, prefix included", () => {
+    const answer = answerFor(KEY, MODERN_PAYLOAD);
+    expect(answer).toHaveLength(40);
+    expect(answer.subarray(0, 8).toString()).toBe('{sha256}');
+    expect(answer.subarray(8).toString('hex')).toBe(MODERN_SHA256);
+  });
+
+  it('verifyAnswer accepts the 3.12+ answer and the raw MD5 a 3.11 client sends to a modern challenge', () => {
+    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, Buffer.concat([Buffer.from('{sha256}'), hex(MODERN_SHA256)]))).not.toThrow();
+    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, hex(MODERN_MD5))).not.toThrow();
+    expect(() => verifyAnswer(KEY, LEGACY_PAYLOAD, hex(LEGACY_MD5))).not.toThrow();
+  });
+
+  it('verifyAnswer refuses the same answers under another key, saying the authkeys differ', () => {
+    for (const answer of [Buffer.concat([Buffer.from('{sha256}'), hex(MODERN_SHA256)]), hex(MODERN_MD5)]) {
+      expect(() => verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, answer)).toThrow(AuthenticationError);
+      expect(() => verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, answer)).toThrow(/authkeys differ/);
+    }
+  });
+
+  it('compares digests in constant time', () => {
+    const before = crypto.timingSafeEqualCalls;
+    const good = answerFor(KEY, MODERN_PAYLOAD);
+    const bad = Buffer.from(good);
+    bad[bad.length - 1]! ^= 1;
+    verifyAnswer(KEY, MODERN_PAYLOAD, good);
+    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, bad)).toThrow(/the peer's digest was wrong/);
+    expect(crypto.timingSafeEqualCalls - before).toBe(2);
+  });
+});
+
+describe('digest names', () => {
+  it('allows exactly the CPython set', () => {
+    expect(Object.keys(ALLOWED_DIGESTS).sort()).toEqual(['md5', 'sha256', 'sha384', 'sha3_256', 'sha3_384']);
+  });
+
+  it.each(Object.keys(ANSWER_SIZES))("'{%s}': answered with that digest, and accepted in reply to a {sha256} challenge", (name) => {
+    const challenge = Buffer.concat([Buffer.from(`{${name}}`), range(0, 40)]);
+    const answer = answerFor(KEY, challenge);
+    expect(answer).toEqual(prefixed(name, KEY, challenge));
+    expect(answer).toHaveLength(ANSWER_SIZES[name]!);
+    expect(() => verifyAnswer(KEY, challenge, answer)).not.toThrow();
+    // The responder picks the MAC: any allowed digest answers a {sha256} challenge (as CPython's _verify_challenge).
+    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, prefixed(name, KEY, MODERN_PAYLOAD))).not.toThrow();
+    expect(() => verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, prefixed(name, KEY, MODERN_PAYLOAD))).toThrow(/authkeys differ/);
+  });
+
+  it('digestOf reads legacy lengths as md5 and prefixed names', () => {
+    expect(digestOf(Buffer.alloc(16)).digest).toBe('md5');
+    expect(digestOf(Buffer.alloc(20)).digest).toBe('md5');
+    const { digest, payload } = digestOf(Buffer.concat([Buffer.from('{sha3_384}'), Buffer.from('xyz')]));
+    expect(digest).toBe('sha3_384');
+    expect(payload.toString()).toBe('xyz');
+  });
+
+  it.each([
+    ['a name outside the set', Buffer.concat([Buffer.from('{sha1}'), Buffer.alloc(20)])],
+    ['an unterminated prefix', Buffer.concat([Buffer.from('{sha256'), Buffer.alloc(33)])],
+    ['a name too long to be one (`}` past index 9)', Buffer.concat([Buffer.from('{sha3_5120}'), Buffer.alloc(32)])],
+    ['an empty name', Buffer.concat([Buffer.from('{}'), Buffer.alloc(32)])],
+    ['32 raw bytes (an unprefixed SHA-256)', Buffer.alloc(32)],
+    ['an empty message', Buffer.alloc(0)],
+    ['a name in another case', Buffer.concat([Buffer.from('{SHA256}'), Buffer.alloc(32)])],
+    ['an inherited property name', Buffer.concat([Buffer.from('{toString}'), Buffer.alloc(32)])],
+  ])('digestOf refuses %s', (_, message) => {
+    expect(() => digestOf(message)).toThrow(AuthenticationError);
+    expect(() => digestOf(message)).toThrow(/unsupported handshake message/);
+  });
+
+  it('verifyAnswer refuses a digest of the wrong length, naming what it expected', () => {
+    const short = Buffer.concat([Buffer.from('{sha256}'), Buffer.alloc(31)]);
+    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, short)).toThrow(/authkeys differ.*sha256 digest of 32 bytes, got 31/);
+  });
+
+  it('answerFor refuses a challenge with an unknown digest', () => {
+    expect(() => answerFor(KEY, Buffer.concat([Buffer.from('{sha1}'), range(0, 40)]))).toThrow(AuthenticationError);
+  });
+
+  it('toKey takes a string (UTF-8) or bytes, and nothing else', () => {
+    expect(toKey('pässword')).toEqual(Buffer.from('pässword', 'utf8'));
+    const bytes = new Uint8Array([9, 1, 2, 3]).subarray(1);
+    expect(toKey(bytes)).toEqual(Buffer.from([1, 2, 3]));
+    expect(() => toKey(42 as unknown as string)).toThrow(TypeError);
+  });
+});
+
+describe('answerChallenge (the responder)', () => {
+  it('answers the legacy vector frame with raw MD5 and accepts WELCOME', async () => {
+    const { channel, sent } = scripted([payloadOf(LEGACY_FRAME), WELCOME]);
+    await answerChallenge(channel, KEY);
+    expect(sent.map((b) => b.toString('hex'))).toEqual([LEGACY_MD5]);
+  });
+
+  it("answers the modern vector frame with '{sha256}' + HMAC", async () => {
+    const { channel, sent } = scripted([payloadOf(MODERN_FRAME), WELCOME]);
+    await answerChallenge(channel, KEY);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.toString('latin1', 0, 8)).toBe('{sha256}');
+    expect(sent[0]!.subarray(8).toString('hex')).toBe(MODERN_SHA256);
+  });
+
+  it('raises AuthenticationError saying the authkeys differ when the challenger sends FAILURE', async () => {
+    const { channel } = scripted([payloadOf(MODERN_FRAME), FAILURE]);
+    await expect(answerChallenge(channel, KEY)).rejects.toThrow(AuthenticationError);
+    const again = scripted([payloadOf(MODERN_FRAME), FAILURE]);
+    await expect(answerChallenge(again.channel, KEY)).rejects.toThrow(/authkeys differ/);
+  });
+
+  it('treats anything but WELCOME as a rejection', async () => {
+    const { channel } = scripted([payloadOf(MODERN_FRAME), Buffer.from('#WELCOME#!')]);
+    await expect(answerChallenge(channel, KEY)).rejects.toThrow(AuthenticationError);
+  });
+
+  it.each([
+    ['a wrong prefix', Buffer.concat([Buffer.from('#CHALLENGX#'), MODERN_PAYLOAD])],
+    ['a lowercase prefix', Buffer.concat([Buffer.from('#challenge#'), MODERN_PAYLOAD])],
+    ['no prefix at all', MODERN_PAYLOAD],
+    ['a truncated prefix', Buffer.from('#CHALL')],
+    ['an empty frame', Buffer.alloc(0)],
+    ['WELCOME in place of a challenge', WELCOME],
+  ])('refuses %s without answering', async (_, frame) => {
+    const { channel, sent } = scripted([frame, WELCOME]);
+    await expect(answerChallenge(channel, KEY)).rejects.toThrow(/expected an authentication challenge/);
+    expect(sent).toEqual([]);
+  });
+
+  it('refuses a challenge shorter than 20 bytes', async () => {
+    const { channel, sent } = scripted([Buffer.concat([CHALLENGE, range(0, 19)])]);
+    await expect(answerChallenge(channel, KEY)).rejects.toThrow(/challenge too short: 19 bytes/);
+    expect(sent).toEqual([]);
+  });
+
+  it('refuses a challenge with an unsupported digest', async () => {
+    const { channel, sent } = scripted([Buffer.concat([CHALLENGE, Buffer.from('{sha1}'), range(0, 40)])]);
+    await expect(answerChallenge(channel, KEY)).rejects.toThrow(AuthenticationError);
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('deliverChallenge (the challenger)', () => {
+  it("sends '#CHALLENGE#{sha256}' + 40 random bytes (59 bytes) and WELCOME for a right answer", async () => {
+    const { channel, sent } = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
+    await deliverChallenge(channel, KEY);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).toHaveLength(59);
+    expect(sent[0]!.subarray(0, 19).toString()).toBe('#CHALLENGE#{sha256}');
+    expect(sent[1]).toEqual(WELCOME);
+  });
+
+  it('sends fresh random bytes every time', async () => {
+    const a = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
+    const b = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
+    await deliverChallenge(a.channel, KEY);
+    await deliverChallenge(b.channel, KEY);
+    expect(a.sent[0]).not.toEqual(b.sent[0]);
+  });
+
+  it('accepts a 3.11-style raw HMAC-MD5 over the whole 48-byte payload', async () => {
+    const { channel, sent } = scripted([(s) => createHmac('md5', KEY).update(lastChallenge(s)).digest()]);
+    await deliverChallenge(channel, KEY);
+    expect(sent[1]).toEqual(WELCOME);
+  });
+
+  it.each(Object.keys(ANSWER_SIZES))("accepts a '{%s}' answer", async (name) => {
+    const { channel, sent } = scripted([(s) => prefixed(name, KEY, lastChallenge(s))]);
+    await deliverChallenge(channel, KEY);
+    expect(sent[1]).toEqual(WELCOME);
+  });
+
+  it.each(Object.keys(ANSWER_SIZES))("offers '{%s}' when asked to", async (name) => {
+    const { channel, sent } = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
+    await deliverChallenge(channel, KEY, name);
+    expect(sent[0]!.subarray(CHALLENGE.length, CHALLENGE.length + name.length + 2).toString()).toBe(`{${name}}`);
+    expect(sent[1]).toEqual(WELCOME);
+  });
+
+  it('refuses to offer a digest outside the set', async () => {
+    const { channel, sent } = scripted([]);
+    await expect(deliverChallenge(channel, KEY, 'sha1')).rejects.toThrow(TypeError);
+    expect(sent).toEqual([]);
+  });
+
+  it.each([
+    ['a wrong key', (s: Buffer[]) => answerFor(WRONG_KEY, lastChallenge(s)), /authkeys differ/],
+    ['a wrong-key raw MD5', (s: Buffer[]) => createHmac('md5', WRONG_KEY).update(lastChallenge(s)).digest(), /authkeys differ/],
+    ['an answer to another challenge', () => answerFor(KEY, MODERN_PAYLOAD), /authkeys differ/],
+    ['a {sha1} answer', (s: Buffer[]) => Buffer.concat([Buffer.from('{sha1}'), createHmac('sha1', KEY).update(lastChallenge(s)).digest()]), /unsupported/],
+    ['32 raw bytes', (s: Buffer[]) => createHmac('sha256', KEY).update(lastChallenge(s)).digest(), /unsupported/],
+    ['an empty answer', () => Buffer.alloc(0), /unsupported/],
+  ])('sends FAILURE and nothing else for %s, then raises AuthenticationError', async (_, reply, message) => {
+    const { channel, sent } = scripted([reply]);
+    const err = await deliverChallenge(channel, KEY).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as Error).message).toMatch(message);
+    expect((err as AuthenticationError).code).toBe('MPM_ERR_AUTH');
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toEqual(FAILURE);
+  });
+});
+
+describe('both roles together', () => {
+  /** Two scripted channels wired to each other. */
+  function linked(): [HandshakeChannel, HandshakeChannel, Buffer[]] {
+    const log: Buffer[] = [];
+    const make = (inbox: Buffer[], waiters: Array<(b: Buffer) => void>, outInbox: Buffer[], outWaiters: Array<(b: Buffer) => void>): HandshakeChannel => ({
+      sendBytes: (b) => {
+        const copy = Buffer.from(b);
+        log.push(copy);
+        const w = outWaiters.shift();
+        if (w) w(copy);
+        else outInbox.push(copy);
+      },
+      recvBytes: () => {
+        const b = inbox.shift();
+        return b ? Promise.resolve(b) : new Promise((resolve) => waiters.push(resolve));
+      },
+    });
+    const aIn: Buffer[] = [];
+    const bIn: Buffer[] = [];
+    const aW: Array<(b: Buffer) => void> = [];
+    const bW: Array<(b: Buffer) => void> = [];
+    return [make(aIn, aW, bIn, bW), make(bIn, bW, aIn, aW), log];
+  }
+
+  it('runs the six steps of the modern handshake (59, 40, 9, 59, 40, 9 bytes)', async () => {
+    const [server, client, log] = linked();
+    await Promise.all([serverHandshake(server, KEY), clientHandshake(client, KEY)]);
+    expect(log.map((b) => b.length)).toEqual([59, 40, 9, 59, 40, 9]);
+    expect(log[2]).toEqual(WELCOME);
+    expect(log[5]).toEqual(WELCOME);
+  });
+
+  it('fails on both sides with a wrong key; the client is sent FAILURE and the handshake stops there', async () => {
+    const [server, client, log] = linked();
+    const [s, c] = await Promise.allSettled([serverHandshake(server, KEY), clientHandshake(client, WRONG_KEY)]);
+    expect(s.status === 'rejected' && s.reason).toBeInstanceOf(AuthenticationError);
+    expect(c.status === 'rejected' && c.reason).toBeInstanceOf(AuthenticationError);
+    expect(s.status === 'rejected' && String(s.reason.message)).toMatch(/authkeys differ/);
+    expect(c.status === 'rejected' && String(c.reason.message)).toMatch(/authkeys differ/);
+    expect(log.map((b) => b.length)).toEqual([59, 40, 9]);
+    expect(log[2]).toEqual(FAILURE);
+  });
+});
+
+describe('Connection handshake over an in-memory transport', () => {
+  function pair(): [Connection, Connection] {
+    const [a, b] = MemoryTransport.pair();
+    return [new Connection(a), new Connection(b)];
+  }
+
+  it('authenticates both ways and then carries messages', async () => {
+    const [server, client] = pair();
+    await Promise.all([server.acceptHandshake('secret-key'), client.connectHandshake(Buffer.from('secret-key'))]);
+    client.send({ hello: 'world' });
+    expect(await server.recv()).toEqual({ hello: 'world' });
+  });
+
+  it('a wrong key fails both sides with AuthenticationError and closes both', async () => {
+    const [server, client] = pair();
+    const [s, c] = await Promise.allSettled([server.acceptHandshake('secret-key'), client.connectHandshake('other-key')]);
+    expect(s.status === 'rejected' && s.reason).toBeInstanceOf(AuthenticationError);
+    expect(c.status === 'rejected' && c.reason).toBeInstanceOf(AuthenticationError);
+    expect(server.closed).toBe(true);
+    expect(client.closed).toBe(true);
+  });
+
+  it(`refuses a handshake frame above ${HANDSHAKE_FRAME_LIMIT} bytes, and restores the frame limit afterwards`, async () => {
+    const [server, client] = pair();
+    const handshake = server.acceptHandshake('secret-key');
+    await client.recvBytes(); // the challenge
+    client.sendBytes(Buffer.alloc(HANDSHAKE_FRAME_LIMIT + 1));
+    await expect(handshake).rejects.toThrow(FrameTooLargeError);
+
+    const [s2, c2] = pair();
+    await Promise.all([s2.acceptHandshake('k'), c2.connectHandshake('k')]);
+    expect(s2.transport.maxFrameSize).toBeGreaterThan(HANDSHAKE_FRAME_LIMIT);
+    c2.sendBytes(Buffer.alloc(4096));
+    expect(await s2.recvBytes()).toHaveLength(4096);
+  });
+
+  it('times out a silent peer with HandshakeTimeoutError and closes the connection (default 10 s)', async () => {
+    expect(DEFAULT_HANDSHAKE_TIMEOUT_MS).toBe(10_000);
+    const [server, client] = pair();
+    const err = await server.acceptHandshake('secret-key', { handshakeTimeout: 50 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HandshakeTimeoutError);
+    expect((err as HandshakeTimeoutError).code).toBe('MPM_ERR_HANDSHAKE_TIMEOUT');
+    expect(server.closed).toBe(true);
+    // The silent peer got the challenge, then a close.
+    expect((await client.recvBytes()).subarray(0, CHALLENGE.length)).toEqual(CHALLENGE);
+    await expect(client.recvBytes()).rejects.toThrow(ConnectionClosedError);
+  });
+
+  it('Pipe() connections can authenticate too', async () => {
+    const [a, b] = Pipe();
+    await Promise.all([a.acceptHandshake('k'), b.connectHandshake('k')]);
+    a.sendBytes(Buffer.from('ok'));
+    expect((await b.recvBytes()).toString()).toBe('ok');
+  });
+});
