@@ -3,7 +3,7 @@
  * `AutoProxy` and `MakeProxyType`, without generating source: each name becomes a method that calls
  * `callMethod`). Classes are cached by their list of names.
  */
-import type { NativeClient } from '../src/protocol/native-client.js';
+import type { ManagerClient } from '../src/protocol/client.js';
 import type { ObjectRef } from '../src/protocol/ref.js';
 import { BaseProxy, type ProxyClass } from './base-proxy.js';
 import type { Remote } from './types.js';
@@ -40,7 +40,7 @@ export function makeProxyType(name: string, exposed: readonly string[], base: Pr
 }
 
 /** Builds an auto proxy for a reference, with the exposed names it carries. */
-export function autoProxy<T = any>(client: NativeClient, ref: ObjectRef): AutoProxy<T> {
+export function autoProxy<T = any>(client: ManagerClient, ref: ObjectRef): AutoProxy<T> {
   const Cls = makeProxyType(`AutoProxy[${ref.token.typeid}]`, ref.exposed ?? []);
   return new Cls(client, ref) as AutoProxy<T>;
 }

@@ -6,16 +6,16 @@
  */
 import { inspect } from 'node:util';
 import { NotExposedError, ConnectionClosedError } from '../src/errors.js';
-import type { CallOptions, NativeClient } from '../src/protocol/native-client.js';
+import type { CallOptions, ManagerClient } from '../src/protocol/client.js';
 import { ObjectRef, RefHolder } from '../src/protocol/ref.js';
 import { Token } from '../src/protocol/token.js';
 import type { Address } from '../src/transport/address.js';
 
-const finalizer = new FinalizationRegistry<{ client: NativeClient; id: string }>(({ client, id }) => client.release(id));
+const finalizer = new FinalizationRegistry<{ client: ManagerClient; id: string }>(({ client, id }) => client.release(id));
 
 /** What a proxy needs to make proxies of the references its results contain. */
 export interface ProxyContext {
-  readonly client: NativeClient;
+  readonly client: ManagerClient;
 }
 
 /** A proxy's token and exposed names as plain data, to hand to another process or worker thread. */
@@ -29,7 +29,7 @@ export interface TransferableProxy {
 
 /** The constructor shape every proxy class has. */
 export interface ProxyClass<P extends BaseProxy = BaseProxy> {
-  new (client: NativeClient, ref: ObjectRef): P;
+  new (client: ManagerClient, ref: ObjectRef): P;
   /** Method names this proxy type calls (CPython's `_exposed_`); the server's list is used when absent. */
   readonly exposed?: readonly string[];
   /** Methods whose results are proxies of the given typeid (CPython's `_method_to_typeid_`). */
@@ -42,12 +42,12 @@ export class BaseProxy extends RefHolder {
   readonly #token: Token;
   readonly #exposed: readonly string[];
   readonly #exposedSet: ReadonlySet<string>;
-  readonly #client: NativeClient;
+  readonly #client: ManagerClient;
   readonly #ref: ObjectRef;
   #released = false;
 
   /** Takes over one reference the server already counts for this client. */
-  constructor(client: NativeClient, ref: ObjectRef) {
+  constructor(client: ManagerClient, ref: ObjectRef) {
     super();
     this.#client = client;
     this.#token = ref.token;
@@ -73,7 +73,7 @@ export class BaseProxy extends RefHolder {
   }
 
   /** The connection this proxy calls through. */
-  get client(): NativeClient {
+  get client(): ManagerClient {
     return this.#client;
   }
 

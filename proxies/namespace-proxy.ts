@@ -5,7 +5,7 @@
  * (`await ns.attrs.name`). As in Python, names starting with '_' are never sent to the server.
  */
 import { AttributeError } from '../src/errors.js';
-import type { CallOptions } from '../src/protocol/native-client.js';
+import type { CallOptions } from '../src/protocol/client.js';
 import { BaseProxy } from './base-proxy.js';
 
 export class NamespaceProxy<T extends object = Record<string, any>> extends BaseProxy {

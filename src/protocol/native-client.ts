@@ -9,13 +9,9 @@ import { AbortError, ConnectionClosedError, ProtocolError, TimeoutError } from '
 import type { Address } from '../transport/address.js';
 import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, type Hello } from './native.js';
 import type { ObjectRef } from './ref.js';
+import type { CallOptions, ManagerClient } from './client.js';
 
-export interface CallOptions {
-  /** Aborts the call: it rejects with `AbortError` and the server is asked to stop it. */
-  signal?: AbortSignal;
-  /** Rejects the call with `TimeoutError` after this many seconds (and cancels it on the server). Default: none. */
-  timeout?: number;
-}
+export type { CallOptions } from './client.js';
 
 export interface NativeClientOptions {
   authkey: string | Uint8Array;
@@ -39,7 +35,7 @@ interface Pending {
 
 const MAX_CALL_ID = 0x7fffffff;
 
-export class NativeClient {
+export class NativeClient implements ManagerClient {
   readonly #conn: Connection;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
