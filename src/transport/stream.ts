@@ -6,13 +6,17 @@
 import { unlinkSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { AddressError, ConnectionClosedError } from '../errors.js';
-import { DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encodeFrame } from '../connection/framing.js';
+import { COALESCE_LIMIT, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encodeFrame } from '../connection/framing.js';
 import type { Address, TcpAddress } from './address.js';
 import { addressFamily, formatAddress } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
 
 /** Time a socket we stopped reading from gets to close on its own after we ended it. */
 const LINGER_MS = 5_000;
+/** Size of the buffer small frames sent in one tick are gathered into. */
+const BATCH_SIZE = 64 * 1024;
+/** Outgoing bytes buffered (socket plus batch) above which `send` reports backpressure. */
+const HIGH_WATER = 4 * 1024 * 1024;
 
 export class StreamTransport implements Transport {
   readonly kind: 'tcp' | 'unix';
@@ -22,6 +26,17 @@ export class StreamTransport implements Transport {
   #sink: FrameSink | null = null;
   #done = false;
   #pendingError: Error | undefined;
+  /**
+   * Frames sent in the same tick are written together: small ones are gathered (header and payload) into
+   * one buffer, and everything goes out in one write when the tick's work is done. Pipelined calls and
+   * replies then cost one system call per batch instead of one per frame.
+   */
+  #batch: Buffer | null = null;
+  #batchLength = 0;
+  #queued: Buffer[] = [];
+  #queuedBytes = 0;
+  #flushScheduled = false;
+  readonly #flush = () => this.#flushNow();
 
   constructor(socket: net.Socket, kind: 'tcp' | 'unix', options: TransportOptions = {}) {
     this.#socket = socket;
@@ -65,17 +80,61 @@ export class StreamTransport implements Transport {
 
   send(payload: Uint8Array): boolean {
     if (this.#done || this.#socket.destroyed) throw new ConnectionClosedError();
-    const parts = encodeFrame(payload);
-    if (parts.length === 1) return this.#socket.write(parts[0] as Buffer);
-    this.#socket.cork();
-    for (let i = 0; i < parts.length - 1; i++) this.#socket.write(parts[i] as Buffer);
-    const ok = this.#socket.write(parts[parts.length - 1] as Buffer);
-    this.#socket.uncork();
-    return ok;
+    const n = payload.length;
+    if (n <= COALESCE_LIMIT) {
+      if (this.#batch === null || this.#batchLength + 4 + n > this.#batch.length) {
+        this.#sealBatch();
+        this.#batch = Buffer.allocUnsafe(Math.max(BATCH_SIZE, 4 + n));
+      }
+      const batch = this.#batch;
+      batch.writeInt32BE(n, this.#batchLength);
+      batch.set(payload, this.#batchLength + 4);
+      this.#batchLength += 4 + n;
+      this.#queuedBytes += 4 + n;
+    } else {
+      this.#sealBatch();
+      for (const part of encodeFrame(payload)) {
+        this.#queued.push(part);
+        this.#queuedBytes += part.length;
+      }
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+    }
+    return this.#socket.writableLength + this.#queuedBytes < HIGH_WATER;
+  }
+
+  /** Moves the batch being filled into the write queue. */
+  #sealBatch(): void {
+    if (this.#batch !== null && this.#batchLength > 0) {
+      this.#queued.push(this.#batch.subarray(0, this.#batchLength));
+      this.#batch = null;
+      this.#batchLength = 0;
+    }
+  }
+
+  #flushNow(): void {
+    this.#flushScheduled = false;
+    this.#sealBatch();
+    const queued = this.#queued;
+    if (queued.length === 0) return;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    if (queued.length === 1) {
+      socket.write(queued[0] as Buffer);
+      return;
+    }
+    socket.cork();
+    for (const part of queued) socket.write(part);
+    socket.uncork();
   }
 
   drained(): Promise<void> {
     const socket = this.#socket;
+    this.#flushNow();
     if (!socket.writableNeedDrain || this.#done) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
@@ -97,6 +156,7 @@ export class StreamTransport implements Transport {
 
   close(): void {
     if (this.#socket.destroyed) return;
+    this.#flushNow();
     this.#socket.end();
     this.#finish(undefined);
     this.#lingerThenDestroy();
@@ -114,6 +174,7 @@ export class StreamTransport implements Transport {
     socket.removeAllListeners('data');
     socket.on('data', () => {});
     socket.resume();
+    this.#flushNow();
     socket.end();
     this.#lingerThenDestroy();
   }
