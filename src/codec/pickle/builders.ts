@@ -1,0 +1,108 @@
+/**
+ * Objects that live on the unpickler's stack and memo but never in a decoded value. Each stands for
+ * something that is not finished yet (a dict still receiving items, an instance still waiting for BUILD)
+ * or that must never become a value (a global). The decoder turns them into values when they are
+ * placed inside something else or returned (`finish` in decode.ts).
+ */
+import type { GlobalEntry } from './globals.js';
+
+/** Common base, so the decoder needs one `instanceof` to tell a stack-only object from a value. */
+export abstract class Intermediate {}
+
+/**
+ * A dict being decoded. It is a plain object while every key is a str (keys are defined as own
+ * properties, so a `__proto__` key is just a key), and becomes a Map when another kind of key arrives.
+ * Once sealed (placed inside another value) its representation is fixed; later items still reach it, as
+ * they do in CPython for a dict that contains itself.
+ */
+export class DictBuilder extends Intermediate {
+  #obj: Record<string, unknown> | null = {};
+  #map: Map<unknown, unknown> | null = null;
+  #sealed = false;
+
+  /** Adds one item; false when the dict is already a sealed plain object and `key` is not a str. */
+  set(key: unknown, value: unknown): boolean {
+    const obj = this.#obj;
+    if (obj !== null) {
+      if (typeof key === 'string') {
+        defineKey(obj, key, value);
+        return true;
+      }
+      if (this.#sealed) return false;
+      this.#map = new Map(Object.entries(obj));
+      this.#obj = null;
+    }
+    (this.#map as Map<unknown, unknown>).set(key, value);
+    return true;
+  }
+
+  get size(): number {
+    return this.#obj !== null ? Object.keys(this.#obj).length : (this.#map as Map<unknown, unknown>).size;
+  }
+
+  /** The dict's value from now on: the same object every time. */
+  seal(): Record<string, unknown> | Map<unknown, unknown> {
+    this.#sealed = true;
+    return this.#obj ?? (this.#map as Map<unknown, unknown>);
+  }
+}
+
+/**
+ * Sets `obj[key] = value` as an own data property without ever reaching a prototype. A key that
+ * Object.prototype has (`__proto__`, `constructor`, `toString`, ...) is defined with defineProperty, so
+ * neither the `__proto__` setter nor a frozen intrinsic gets involved; any other key cannot meet a setter
+ * or a read-only property on the way, and plain assignment is 50 times faster than defineProperty.
+ */
+export function defineKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key in Object.prototype) Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
+/** A global as the pickle named it. It is never a value: only REDUCE, NEWOBJ, BUILD and friends use it. */
+export class PyGlobal extends Intermediate {
+  readonly module: string;
+  readonly name: string;
+  readonly entry: GlobalEntry;
+  constructor(module: string, name: string, entry: GlobalEntry) {
+    super();
+    this.module = module;
+    this.name = name;
+    this.entry = entry;
+  }
+  get qualifiedName(): string {
+    return `${this.module}.${this.name}`;
+  }
+}
+
+/**
+ * A tuple with a global among its items: the argument tuple of `RebuildProxy(ProxyClass, ...)`,
+ * `copyreg._reconstructor(cls, object, None)` or `array._array_reconstructor(array, ...)`. Only a REDUCE
+ * whose callable accepts globals may consume it.
+ */
+export class GlobalArgs extends Intermediate {
+  readonly items: readonly unknown[];
+  constructor(items: readonly unknown[]) {
+    super();
+    this.items = items;
+  }
+  /** The first global among the items, for the error that names it. */
+  firstGlobal(): PyGlobal | undefined {
+    for (const item of this.items) if (item instanceof PyGlobal) return item;
+    return undefined;
+  }
+}
+
+/**
+ * An instance made by NEWOBJ (CPython's `cls.__new__(cls)`) that BUILD has not given its state yet.
+ * `value` is what it becomes; undefined until it is complete.
+ */
+export class Instance extends Intermediate {
+  readonly cls: PyGlobal;
+  value: unknown;
+  built = false;
+  constructor(cls: PyGlobal, value?: unknown) {
+    super();
+    this.cls = cls;
+    this.value = value;
+  }
+}
