@@ -111,20 +111,21 @@ export class ProtocolError extends MpmError {
 }
 
 export class CodecError extends MpmError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(ErrorCode.Codec, message, options);
+  constructor(message: string, options?: { cause?: unknown }, code: ErrorCode = ErrorCode.Codec) {
+    super(code, message, options);
   }
 }
 
 /** A pickle named a global that is not on the allow-list. */
-export class ForbiddenGlobalError extends MpmError {
+export class ForbiddenGlobalError extends CodecError {
   readonly module: string;
   readonly qualname: string;
   constructor(module: string, qualname: string) {
     super(
-      ErrorCode.ForbiddenGlobal,
       `pickle refers to ${module}.${qualname}, which is not on the allow-list; ` +
         'send plain data (None, bool, int, float, str, bytes, tuple, list, dict, set) or a manager proxy instead',
+      undefined,
+      ErrorCode.ForbiddenGlobal,
     );
     this.module = module;
     this.qualname = qualname;

@@ -6,7 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, StateError } from '../errors.js';
-import { NativeClient, type CallOptions } from '../protocol/native-client.js';
+import { NativeClient } from '../protocol/native-client.js';
+import { ClassicClient } from '../protocol/classic-client.js';
+import type { CallOptions, ManagerClient } from '../protocol/client.js';
 import { ObjectRef } from '../protocol/ref.js';
 import { Token } from '../protocol/token.js';
 import type { Address } from '../transport/address.js';
@@ -31,6 +33,11 @@ export interface ManagerOptions {
   allowRemoteShutdown?: boolean;
   /** Name this client shows the server. Default `node-<pid>`. */
   name?: string;
+  /**
+   * The dialect this manager's client speaks: `'msgpack'` (default; mpmanager servers) or `'pickle'`
+   * (CPython's own protocol, for stock CPython manager servers; mpmanager servers speak it too).
+   */
+  serializer?: 'msgpack' | 'pickle';
 }
 
 /** The referent type a callable makes. */
@@ -84,7 +91,7 @@ export class BaseManager {
   #authkey: Buffer | null;
   #state: State = State.Initial;
   #server: Server | null = null;
-  #client: NativeClient | null = null;
+  #client: ManagerClient | null = null;
 
   constructor(address: Address = ['127.0.0.1', 0], options: ManagerOptions = {}) {
     this.#address = checkAddress(address);
@@ -125,7 +132,7 @@ export class BaseManager {
   }
 
   /** The connection proxies of this manager use. */
-  get client(): NativeClient {
+  get client(): ManagerClient {
     if (!this.#client) throw new StateError('the manager is not started or connected: call start() or connect() first');
     return this.#client;
   }
@@ -175,13 +182,11 @@ export class BaseManager {
 
   async #connectClient(shutdownKey: string | undefined): Promise<void> {
     const o = this.#options;
-    const client = await NativeClient.connect(this.#address, {
-      authkey: this.authkey,
-      handshakeTimeout: o.handshakeTimeout,
-      maxFrameSize: o.maxFrameSize,
-      name: o.name,
-      shutdownKey,
-    });
+    const common = { authkey: this.authkey, handshakeTimeout: o.handshakeTimeout, maxFrameSize: o.maxFrameSize, name: o.name };
+    const client: ManagerClient =
+      o.serializer === 'pickle'
+        ? await ClassicClient.connect(this.#address, common)
+        : await NativeClient.connect(this.#address, { ...common, shutdownKey });
     client.decodeContext = { reviveRef: (ref) => this.proxyFor(ref) };
     this.#client = client;
   }

@@ -16,6 +16,8 @@ import { bindToNames, parameterNames, pyStr, PY_SIGNATURES } from './dispatch.js
 import { ObjectTable, type HostedObject } from './objects.js';
 import { construct, publicMethods, type Registry, type Callable } from './registry.js';
 import { NativeSession } from './native-session.js';
+import { ClassicSession } from './classic-session.js';
+import { isPickleFrame } from '../codec/index.js';
 import { HostedRef } from './hosted-ref.js';
 
 const debug = debuglog('mpmanager');
@@ -43,12 +45,6 @@ export interface Session {
   close(): void;
 }
 
-/** Serves CPython's classic dialect; installed by the classic module so this file does not depend on pickle. */
-export type ClassicDialect = (server: Server, conn: Connection, firstFrame: Buffer) => Session;
-let classicDialect: ClassicDialect | null = null;
-export function installClassicDialect(dialect: ClassicDialect): void {
-  classicDialect = dialect;
-}
 
 export class Server {
   readonly registry: Registry;
@@ -141,7 +137,7 @@ export class Server {
     let session: Session;
     try {
       if (isNativeHello(first)) session = new NativeSession(this, conn, first);
-      else if (classicDialect) session = classicDialect(this, conn, first);
+      else if (isPickleFrame(first)) session = new ClassicSession(this, conn, first);
       else throw new ProtocolError('the first frame is neither a native hello nor a CPython request');
     } catch (err) {
       debug('dropping a connection: %s', (err as Error).message);
