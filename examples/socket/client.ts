@@ -2,7 +2,10 @@
  * The socket pair of the reference programs, client side (CPython's `Client` example): sends 'foo1',
  * 'foo2' and 'close server', then closes.
  *
- *   npx tsx examples/socket/client.ts [--address 127.0.0.1:6000 | /path/to.sock] [--authkey password]
+ *   npx tsx examples/socket/client.ts [--address 127.0.0.1:6000 | /path/to.sock] [--authkey password] [--serializer pickle]
+ *
+ * `--serializer pickle` sends what a stock Python `Listener` reads with `conn.recv()` (the reference
+ * Python server); the default, msgpack, is for mpmanager servers (which also read pickle).
  *
  * A wrong authkey (or no server) ends it with a one-line `error: ...` and exit status 1.
  */
@@ -11,15 +14,16 @@ import { parseArgs } from 'node:util';
 import { Client } from '../../src/connection/index.js';
 import { parseAddress } from '../../src/transport/address.js';
 
-const USAGE = 'usage: client.ts [--address HOST:PORT|PATH] [--authkey KEY]';
+const USAGE = 'usage: client.ts [--address HOST:PORT|PATH] [--authkey KEY] [--serializer msgpack|pickle]';
 
 /** A short pause between messages, as the Python client's time.sleep (shortened so that runs stay quick). */
 const PAUSE_MS = 100;
 
-/** Command-line options; add one here (e.g. `serializer`) and read it in main(). */
+/** Command-line options. */
 const OPTIONS = {
   address: { type: 'string', default: '127.0.0.1:6000' },
   authkey: { type: 'string', default: 'password' },
+  serializer: { type: 'string', default: 'msgpack' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -29,7 +33,8 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const conn = await Client(parseAddress(values.address), { authkey: values.authkey });
+  if (values.serializer !== 'msgpack' && values.serializer !== 'pickle') throw new Error(`--serializer must be msgpack or pickle, not '${values.serializer}'`);
+  const conn = await Client(parseAddress(values.address), { authkey: values.authkey, serializer: values.serializer });
   try {
     conn.send('foo1');
     await sleep(PAUSE_MS);

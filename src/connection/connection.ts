@@ -4,7 +4,7 @@
  * `close`. A protocol layer can take the frames directly with `detach()` (the manager does), so the hot
  * path makes no promise per frame.
  */
-import { getCodec, type Codec, type DecodeContext } from '../codec/index.js';
+import { getCodec, isPickleFrame, msgpack, pickle, type Codec, type DecodeContext } from '../codec/index.js';
 import {
   BadMessageLengthError,
   BufferTooShortError,
@@ -21,7 +21,11 @@ import { HANDSHAKE_FRAME_LIMIT, clientHandshake, serverHandshake, toKey } from '
 const QUEUE_HIGH_WATER = 1024;
 
 export interface ConnectionOptions {
-  /** Codec for `send`/`recv`: `'msgpack'` (default), `'pickle'`, or a `Codec`. */
+  /**
+   * Codec for `send`/`recv`: `'msgpack'` (default), `'pickle'`, a `Codec`, or `'auto'`: each received
+   * frame is decoded as pickle if it is one (a stock Python `conn.send()`), else as msgpack, and `send`
+   * answers in the codec the peer last used (msgpack until the peer has sent anything).
+   */
   serializer?: string | Codec;
   /** Whether the connection may receive. Default true. */
   readable?: boolean;
@@ -44,6 +48,7 @@ interface Waiter {
 export class Connection implements AsyncIterable<unknown> {
   readonly #transport: Transport;
   #codec: Codec;
+  #auto: boolean;
   readonly #readable: boolean;
   readonly #writable: boolean;
   #frames: Buffer[] = [];
@@ -58,7 +63,8 @@ export class Connection implements AsyncIterable<unknown> {
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
     this.#transport = transport;
-    this.#codec = getCodec(options.serializer ?? 'msgpack');
+    this.#auto = options.serializer === 'auto';
+    this.#codec = getCodec(this.#auto ? 'msgpack' : (options.serializer ?? 'msgpack'));
     this.#readable = options.readable ?? true;
     this.#writable = options.writable ?? true;
     if (!this.#readable && !this.#writable) throw new InvalidArgumentError('at least one of readable and writable must be true');
@@ -74,7 +80,8 @@ export class Connection implements AsyncIterable<unknown> {
   }
   /** Switches the codec, e.g. to answer a peer in the codec it used. */
   set serializer(codec: string | Codec) {
-    this.#codec = getCodec(codec);
+    this.#auto = codec === 'auto';
+    if (!this.#auto) this.#codec = getCodec(codec);
   }
 
   get closed(): boolean {
@@ -121,7 +128,7 @@ export class Connection implements AsyncIterable<unknown> {
   /** Receives one object. Rejects with `ConnectionClosedError` (CPython: `EOFError`) once the peer closed. */
   async recv(context?: DecodeContext): Promise<unknown> {
     const frame = await this.#next();
-    return this.#codec.decode(frame, context);
+    return this.#decode(frame, context);
   }
 
   /**
@@ -223,7 +230,7 @@ export class Connection implements AsyncIterable<unknown> {
         if (err instanceof ConnectionClosedError && this.#ended?.error === null) return;
         throw err;
       }
-      yield this.#codec.decode(frame);
+      yield this.#decode(frame);
     }
   }
 
@@ -269,6 +276,11 @@ export class Connection implements AsyncIterable<unknown> {
       clearTimeout(timer);
     }
     transport.maxFrameSize = limit;
+  }
+
+  #decode(frame: Buffer, context?: DecodeContext): unknown {
+    if (this.#auto) this.#codec = isPickleFrame(frame) ? pickle : msgpack;
+    return this.#codec.decode(frame, context);
   }
 
   #checkWritable(): void {

@@ -24,7 +24,10 @@ export interface ListenerOptions extends HandshakeOptions {
   backlog?: number;
   /** Largest frame accepted, checked from its header. Default 64 MiB. */
   maxFrameSize?: number;
-  /** Codec for `send`/`recv` on accepted connections. Default `'msgpack'`. */
+  /**
+   * Codec for `send`/`recv` on accepted connections. Default `'auto'`: a stock Python client's pickles are
+   * recognised and answered in pickle, mpmanager clients' msgpack in msgpack.
+   */
   serializer?: string | Codec;
 }
 
@@ -124,7 +127,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
       transport.destroy();
       return;
     }
-    const conn = new Connection(transport, { serializer: this.#options.serializer });
+    const conn = new Connection(transport, { serializer: this.#options.serializer ?? 'auto' });
     const authkey = this.#options.authkey;
     if (authkey !== undefined && authkey !== null) {
       try {
