@@ -13,8 +13,19 @@ import type { FrameSink, Transport, TransportOptions, TransportServer } from './
 
 /** Time a socket we stopped reading from gets to close on its own after we ended it. */
 const LINGER_MS = 5_000;
-/** Size of the buffer small frames sent in one tick are gathered into. */
-const BATCH_SIZE = 64 * 1024;
+/**
+ * Sizes of the buffers small frames sent in one tick are gathered into: a small one first (Node
+ * allocates it from its shared pool, so a lone reply costs no large allocation), doubling while a tick
+ * fills them.
+ */
+const MIN_BATCH = 2048;
+const MAX_BATCH = 64 * 1024;
+/**
+ * A batch goes out as soon as it holds this many frames, without waiting for the end of the tick: the
+ * peer starts on the first replies while this side works on the rest, instead of the two processes taking
+ * turns (measured with 64 calls in flight: whole-tick batches left both sides half idle).
+ */
+const FLUSH_FRAMES = 16;
 /** Outgoing bytes buffered (socket plus batch) above which `send` reports backpressure. */
 const HIGH_WATER = 4 * 1024 * 1024;
 
@@ -33,10 +44,15 @@ export class StreamTransport implements Transport {
    */
   #batch: Buffer | null = null;
   #batchLength = 0;
+  #batchSize = MIN_BATCH;
+  #batchFrames = 0;
   #queued: Buffer[] = [];
   #queuedBytes = 0;
   #flushScheduled = false;
-  readonly #flush = () => this.#flushNow();
+  readonly #flush = () => {
+    this.#flushScheduled = false;
+    this.#flushNow();
+  };
 
   constructor(socket: net.Socket, kind: 'tcp' | 'unix', options: TransportOptions = {}) {
     this.#socket = socket;
@@ -83,14 +99,19 @@ export class StreamTransport implements Transport {
     const n = payload.length;
     if (n <= COALESCE_LIMIT) {
       if (this.#batch === null || this.#batchLength + 4 + n > this.#batch.length) {
+        if (this.#batch !== null) this.#batchSize = Math.min(this.#batchSize * 2, MAX_BATCH);
         this.#sealBatch();
-        this.#batch = Buffer.allocUnsafe(Math.max(BATCH_SIZE, 4 + n));
+        this.#batch = Buffer.allocUnsafe(Math.max(this.#batchSize, 4 + n));
       }
       const batch = this.#batch;
       batch.writeInt32BE(n, this.#batchLength);
       batch.set(payload, this.#batchLength + 4);
       this.#batchLength += 4 + n;
       this.#queuedBytes += 4 + n;
+      if (++this.#batchFrames >= FLUSH_FRAMES) {
+        this.#flushNow();
+        return this.#socket.writableLength < HIGH_WATER;
+      }
     } else {
       this.#sealBatch();
       for (const part of encodeFrame(payload)) {
@@ -107,6 +128,7 @@ export class StreamTransport implements Transport {
 
   /** Moves the batch being filled into the write queue. */
   #sealBatch(): void {
+    this.#batchFrames = 0;
     if (this.#batch !== null && this.#batchLength > 0) {
       this.#queued.push(this.#batch.subarray(0, this.#batchLength));
       this.#batch = null;
@@ -115,7 +137,7 @@ export class StreamTransport implements Transport {
   }
 
   #flushNow(): void {
-    this.#flushScheduled = false;
+    if (this.#queued.length === 0) this.#batchSize = MIN_BATCH;
     this.#sealBatch();
     const queued = this.#queued;
     if (queued.length === 0) return;
