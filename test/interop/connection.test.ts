@@ -94,7 +94,7 @@ describe.each(pythonVersions())('CPython $version', (py) => {
         'naïve',
         Buffer.from([1, 2]),
         new Uint8Array([9]),
-        tuple(1, 'two'),
+        tuple<unknown>(1, 'two'),
         [1, tuple()],
         { a: 1, nested: { b: null } },
         new Map<unknown, unknown>([[1, 'one'], [tuple(2, 3), 'pair']]),
@@ -104,7 +104,7 @@ describe.each(pythonVersions())('CPython $version', (py) => {
       ];
       for (const v of values) conn.send(v);
       conn.send('close');
-      expect(await conn.recv()).toEqual(tuple('reply', 2n ** 64n, { k: [1] }));
+      expect(await conn.recv()).toEqual(tuple<unknown>('reply', 2n ** 64n, { k: [1] }));
       conn.close();
       expect(await finish(run)).toEqual([
         'None',
