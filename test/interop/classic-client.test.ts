@@ -102,9 +102,9 @@ describe.each(pythonVersions())('our pickle client against a stock CPython $vers
 
     for (const typeid of ['Queue', 'JoinableQueue']) {
       const q = await make(m, typeid);
-      await q.callMethod('put', [tuple('job', 1)]);
+      await q.callMethod('put', [tuple<unknown>('job', 1)]);
       expect(await q.callMethod('qsize')).toBe(1);
-      expect(await q.callMethod('get')).toEqual(tuple('job', 1));
+      expect(await q.callMethod('get')).toEqual(tuple<unknown>('job', 1));
       expect(await q.callMethod('empty')).toBe(true);
       await q.callMethod('task_done');
       await q.callMethod('join');
