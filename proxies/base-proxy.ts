@@ -115,12 +115,14 @@ export class BaseProxy extends RefHolder {
     this.#client.release(this.#token.id);
   }
 
+  // The base release, not `this.release()`: a subclass may take the name for Python's own `release`
+  // (AcquirerProxy releases the lock with it).
   [Symbol.dispose](): void {
-    this.release();
+    BaseProxy.prototype.release.call(this);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    this.release();
+    BaseProxy.prototype.release.call(this);
   }
 
   toObjectRef(): ObjectRef {

@@ -1,0 +1,14 @@
+/**
+ * The referents of SyncManager's typeids (what the server hosts; clients see them through proxies).
+ * Names are Python's, with a `Py` prefix where Python's name is a JavaScript global (`PySet`, `PyArray`,
+ * `PyIterator`).
+ */
+export { Queue } from './queue.js';
+export { Lock, RLock, Semaphore, BoundedSemaphore, type ConditionLock } from './locks.js';
+export { Condition } from './condition.js';
+export { Event } from './event.js';
+export { Barrier } from './barrier.js';
+export { Value, PyArray } from './value.js';
+export { List, Dict, PySet, PyIterator } from './containers.js';
+export { Namespace } from './namespace.js';
+export { WaitQueue, type Waiter, type WaitOptions } from './wait.js';

@@ -1,0 +1,147 @@
+/**
+ * Waiting without blocking: the FIFO wait queue every blocking referent is built on (DESIGN.md, "Blocking
+ * without blocking"). A waiter is a promise settled by the referent itself (a release, a put, a notify),
+ * by its timeout, or by the call's abort signal. There is no polling: timers are `unref()`ed and cleared
+ * as soon as the waiter settles, and an aborted waiter leaves the queue at once.
+ */
+import { ValueError } from '../../errors.js';
+
+/** Longest delay `setTimeout` takes (longer ones fire at once); longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Starts an unref'ed timer of `seconds`; returns the function that clears it. */
+function startTimer(seconds: number, fire: () => void): () => void {
+  let remaining = seconds * 1000;
+  let handle: NodeJS.Timeout;
+  const arm = (): void => {
+    const delay = Math.min(remaining, MAX_TIMER_MS);
+    remaining -= delay;
+    handle = setTimeout(remaining > 0 ? arm : fire, delay);
+    handle.unref();
+  };
+  arm();
+  return () => clearTimeout(handle);
+}
+
+/**
+ * A timeout as Python takes it, in seconds: `null`/`undefined` (and +infinity) wait forever.
+ * Rejects what is not a number, as Python's `TypeError`-free APIs would fail later anyway.
+ */
+export function seconds(timeout: unknown): number | null {
+  if (timeout === null || timeout === undefined) return null;
+  const t = typeof timeout === 'bigint' ? Number(timeout) : timeout;
+  if (typeof t !== 'number' || Number.isNaN(t)) throw new ValueError(`timeout must be a number of seconds or None, not ${String(timeout)}`);
+  return t === Infinity ? null : t;
+}
+
+export interface WaitOptions<T> {
+  /** Seconds; `null` waits forever, `<= 0` times out at once (without queueing). */
+  timeout: number | null;
+  /** The call's signal: when it aborts, the waiter leaves the queue and the wait rejects with its reason. */
+  signal?: AbortSignal | undefined;
+  /** The outcome when the timeout passes: return a value or throw (e.g. `Empty`). */
+  onTimeout: () => T;
+  /** Runs when the signal aborted the wait, after the waiter left the queue. */
+  onAbort?: () => void;
+}
+
+/** One queued waiter: `data` says who or what waits; the referent settles it after `shift()`. */
+export interface Waiter<D, T> {
+  readonly data: D;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+interface Entry<D, T> extends Waiter<D, T> {
+  /** Clears the timer and the abort listener. */
+  disarm(): void;
+}
+
+/** A FIFO queue of waiters. Only the referent that owns it settles them, so hand-offs are atomic. */
+export class WaitQueue<D = undefined, T = void> {
+  readonly #entries = new Set<Entry<D, T>>();
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Queues a waiter; the promise settles by `shift()`/`drain()` + resolve, by timeout or by abort. */
+  wait(data: D, options: WaitOptions<T>): Promise<T> {
+    const { timeout, signal, onTimeout, onAbort } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (timeout !== null && timeout <= 0) {
+      try {
+        return Promise.resolve(onTimeout());
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return new Promise<T>((resolve, reject) => {
+      let stopTimer: (() => void) | null = null;
+      const abort = (): void => {
+        this.#remove(entry);
+        onAbort?.();
+        reject(signal?.reason);
+      };
+      const entry: Entry<D, T> = {
+        data,
+        resolve,
+        reject,
+        disarm: () => {
+          stopTimer?.();
+          signal?.removeEventListener('abort', abort);
+        },
+      };
+      this.#entries.add(entry);
+      if (timeout !== null) {
+        stopTimer = startTimer(timeout, () => {
+          this.#remove(entry);
+          try {
+            resolve(onTimeout());
+          } catch (err) {
+            reject(err);
+          }
+        });
+      }
+      signal?.addEventListener('abort', abort, { once: true });
+    });
+  }
+
+  /** The first waiter, still queued. */
+  peek(): Waiter<D, T> | undefined {
+    for (const entry of this.#entries) return entry;
+    return undefined;
+  }
+
+  /** Removes the first waiter (its timer and listener cleared); the caller settles it. */
+  shift(): Waiter<D, T> | undefined {
+    for (const entry of this.#entries) {
+      this.#remove(entry);
+      return entry;
+    }
+    return undefined;
+  }
+
+  /** Removes every waiter, oldest first; the caller settles them. */
+  drain(): Waiter<D, T>[] {
+    const all = [...this.#entries];
+    for (const entry of all) this.#remove(entry);
+    return all;
+  }
+
+  /** Removes the waiters `match` selects, oldest first; the caller settles them. */
+  take(match: (data: D) => boolean): Waiter<D, T>[] {
+    const taken: Waiter<D, T>[] = [];
+    for (const entry of this.#entries) {
+      if (!match(entry.data)) continue;
+      this.#remove(entry);
+      taken.push(entry);
+    }
+    return taken;
+  }
+
+  #remove(entry: Entry<D, T>): void {
+    this.#entries.delete(entry);
+    entry.disarm();
+  }
+}
