@@ -15,7 +15,11 @@ export class NamespaceProxy<T extends object = Record<string, any>> extends Base
 
   /** Reads attribute `name`. */
   get<K extends keyof T & string>(name: K, options?: CallOptions): Promise<T[K]> {
-    checkPublic(name);
+    try {
+      checkPublic(name);
+    } catch (err) {
+      return Promise.reject(err); // as set() and delete() do: a promise API never throws synchronously
+    }
     return this.callMethod<T[K]>('__getattribute__', [name], null, options);
   }
 

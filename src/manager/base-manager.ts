@@ -237,9 +237,13 @@ export class BaseManager {
     const state = this.#state;
     this.#state = State.Shutdown;
     const client = this.#client;
-    if (state === State.Connected && options.remote && client) await client.call(null, 'shutdown');
-    client?.close();
-    await this.#server?.shutdown();
+    try {
+      if (state === State.Connected && options.remote && client) await client.call(null, 'shutdown');
+    } finally {
+      // A refused remote shutdown still disconnects: the state is already Shutdown, so nothing else would.
+      client?.close();
+      await this.#server?.shutdown();
+    }
   }
 
   /** Resolves when a started manager's server stops (after `shutdown()` or a permitted remote shutdown). */

@@ -8,7 +8,7 @@ import { Client, type Connection } from '../connection/index.js';
 import { AbortError, ConnectionClosedError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, type Hello } from './native.js';
-import type { ObjectRef } from './ref.js';
+import { ObjectRef } from './ref.js';
 import type { CallOptions, ManagerClient } from './client.js';
 
 export type { CallOptions } from './client.js';
@@ -178,6 +178,11 @@ export class NativeClient implements ManagerClient {
   }
 
   #onFrame(frame: Buffer): void {
+    const callId = peekCallId(frame);
+    if (callId >= 0 && !this.#pending.has(callId)) {
+      this.#dropReply(frame);
+      return;
+    }
     let msg: unknown;
     try {
       msg = msgpack.decode(frame, this.decodeContext);
@@ -196,6 +201,22 @@ export class NativeClient implements ManagerClient {
     else pending.reject(new ProtocolError(`unknown reply kind ${String(msg[0])}`));
   }
 
+  /**
+   * The reply of a call that was cancelled or timed out: it is dropped, never given to another call. The
+   * server counted every reference in it as held by this connection (an aborted `create` still created),
+   * so those are given back at once instead of becoming proxies that only the garbage collector releases.
+   */
+  #dropReply(frame: Buffer): void {
+    const refs: ObjectRef[] = [];
+    try {
+      msgpack.decode(frame, { reviveRef: (ref) => (refs.push(ref), ref) });
+    } catch (err) {
+      this.#conn.destroy(new ProtocolError(`undecodable reply from the server: ${(err as Error).message}`));
+      return;
+    }
+    for (const ref of refs) this.release(ref.token.id);
+  }
+
   #onClosed(error: Error): void {
     if (this.#closedError) return;
     this.#closedError = error instanceof ConnectionClosedError ? error : new ConnectionClosedError(`the manager connection failed: ${error.message}`, { cause: error });
@@ -203,6 +224,20 @@ export class NativeClient implements ManagerClient {
     for (const fn of this.#closeListeners) fn(this.#closedError);
     this.#closeListeners.clear();
   }
+}
+
+/**
+ * The call id of a reply frame, read from its first bytes (`[kind, callId, value]`: fixarray 3, a fixint
+ * kind, then callId as the smallest msgpack uint), or -1 when the frame does not start that way.
+ */
+function peekCallId(frame: Buffer): number {
+  if (frame.length < 4 || frame[0] !== 0x93 || (frame[1] as number) > 0x7f) return -1;
+  const b = frame[2] as number;
+  if (b <= 0x7f) return b;
+  if (b === 0xcc) return frame[3] as number;
+  if (b === 0xcd && frame.length >= 5) return frame.readUInt16BE(3);
+  if (b === 0xce && frame.length >= 7) return frame.readUInt32BE(3);
+  return -1;
 }
 
 export type { ObjectRef };

@@ -130,8 +130,14 @@ function parameterList(src: string, open: number): string[] {
       current = '';
     } else current += ch;
   }
-  return parts.map((p) => (/^\s*(\.\.\.)?\s*([A-Za-z_$][\w$]*)/.exec(p)?.slice(1).join('') ?? '').trim()).filter((n) => n.length > 0);
+  const names = parts.map((p) => (/^\s*(\.\.\.)?\s*([A-Za-z_$][\w$]*)/.exec(p)?.slice(1).join('') ?? '').trim());
+  while (names.length > 0 && names[names.length - 1] === '') names.pop(); // `()` or a trailing comma
+  // A destructured parameter has no name but keeps its position, so the names after it bind where they are.
+  return names.map((n) => (n === '' ? UNNAMED_PARAMETER : n));
 }
+
+/** Stands for a destructured parameter: not an identifier, so no keyword argument can bind to it. */
+const UNNAMED_PARAMETER = '(destructured)';
 
 function signatureOf(referent: unknown, method: string, fn: Fn): readonly string[] {
   const ctor = (referent as { constructor?: unknown } | null)?.constructor as Record<symbol, unknown> | undefined;

@@ -40,6 +40,11 @@ class NativeCall implements CallContext {
   }
 }
 
+/** What a referent threw, as an Error: `throw 'text'` must still reach the client as a remote error. */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
@@ -144,7 +149,7 @@ export class NativeSession implements Session {
         result = invoke(target, method, args, kw, call);
       }
     } catch (err) {
-      this.#send(ServerKind.Error, callId, err as Error);
+      this.#send(ServerKind.Error, callId, asError(err));
       return;
     }
     if (isThenable(result)) {
@@ -157,7 +162,7 @@ export class NativeSession implements Session {
         },
         (err: unknown) => {
           this.#running.delete(callId);
-          this.#send(ServerKind.Error, callId, err instanceof Error ? err : new Error(String(err)));
+          this.#send(ServerKind.Error, callId, asError(err));
         },
       );
       return;
