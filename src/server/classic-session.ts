@@ -16,14 +16,14 @@
  * and waits taken through an object connection belong to that connection and end with it.
  */
 import { debuglog } from 'node:util';
-import { pickle } from '../codec/pickle/index.js';
+import { hasPickleReduce, pickle } from '../codec/pickle/index.js';
 import { tuple, Tuple } from '../codec/values.js';
 import type { Connection } from '../connection/index.js';
 import { AbortError, MpmError, PythonError, RemoteError } from '../errors.js';
 import { Token } from '../protocol/token.js';
 import type { ObjectRef } from '../protocol/ref.js';
 import { ConnectionOwner, type CallContext } from './context.js';
-import { invoke } from './dispatch.js';
+import { GETVALUE_METHOD, invoke } from './dispatch.js';
 import type { HostedObject } from './objects.js';
 import type { Server, Session } from './server.js';
 
@@ -153,7 +153,10 @@ export class ClassicSession implements Session {
       return;
     }
     try {
-      result = await invoke(obj, method, args, kwds, new ClassicCall(this.#owner, this.#abort));
+      // CPython answers '#GETVALUE' with a pickled copy of the referent itself; a referent that knows its
+      // Python form (a managers.Value, an array.array, a Namespace) is sent as that, not as its JS value.
+      if (method === GETVALUE_METHOD && !obj.exposed.has(method) && hasPickleReduce(obj.referent)) result = obj.referent;
+      else result = await invoke(obj, method, args, kwds, new ClassicCall(this.#owner, this.#abort));
     } catch (err) {
       if (err instanceof PythonError) this.#send(Reply.Error, err);
       else this.#send(Reply.Traceback, tracebackText(err));
@@ -183,7 +186,7 @@ export class ClassicSession implements Session {
     switch (name) {
       case 'create': {
         const [typeid, ...rest] = args;
-        const obj = server.create(String(typeid), rest, kwds, new ClassicCall(this.#owner, this.#abort));
+        const obj = await server.create(String(typeid), rest, kwds, new ClassicCall(this.#owner, this.#abort));
         server.objects.incref(obj.id);
         return tuple<unknown>(obj.id, tuple(...obj.exposedList));
       }

@@ -226,7 +226,8 @@ export class NativeSession implements Session {
       case 'create': {
         const [typeid, ...rest] = args;
         if (typeof typeid !== 'string') throw new InvalidArgumentError('create needs a typeid string');
-        return server.refTo(server.create(typeid, rest, kwds, call));
+        const created = server.create(typeid, rest, kwds, call);
+        return created instanceof Promise ? created.then((obj) => server.refTo(obj)) : server.refTo(created);
       }
       case 'incref': {
         const id = idOf(args[0]);

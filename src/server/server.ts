@@ -156,9 +156,10 @@ export class Server {
 
   /**
    * Makes a new object of `typeid` and returns it with refcount 0: the caller takes the first reference.
-   * With no callable registered, the one positional argument is the object (CPython's rule).
+   * With no callable registered, the one positional argument is the object (CPython's rule). A callable
+   * that returns a promise (an async factory) has its result hosted, not the promise.
    */
-  create(typeid: string, args: unknown[], kwds: Record<string, unknown> | null, context: CallContext = localContext()): HostedObject {
+  create(typeid: string, args: unknown[], kwds: Record<string, unknown> | null, context: CallContext = localContext()): HostedObject | Promise<HostedObject> {
     const entry = this.registry.get(typeid);
     let referent: unknown;
     if (entry.callable === null) {
@@ -170,6 +171,7 @@ export class Server {
       const callable = entry.callable;
       const callArgs = kwds && Object.keys(kwds).length > 0 ? bindToNames(constructorParams(callable), typeid, args, kwds) : args;
       referent = withCall(context, () => construct(callable, callArgs));
+      if (referent instanceof Promise) return referent.then((value: unknown) => this.host(typeid, value));
     }
     return this.host(typeid, referent);
   }
