@@ -18,6 +18,7 @@ import { CodecError, ForbiddenGlobalError, PythonError } from '../../errors.js';
 import type { DecodeContext } from '../types.js';
 import { Tuple } from '../values.js';
 import { DictBuilder, GlobalArgs, Instance, Intermediate, PyGlobal } from './builders.js';
+import { PythonClass } from './python-class.js';
 import { resolveGlobal, type CallContext } from './globals.js';
 import type { PickleLimits } from './limits.js';
 import { HIGHEST_PROTOCOL, Op, opName } from './opcodes.js';
@@ -271,6 +272,7 @@ class Unpickler implements CallContext {
       if (raw.value === undefined) this.fail(`${raw.cls.qualifiedName} instance used before BUILD gave it its state`);
       return raw.value;
     }
+    if (raw instanceof PyGlobal && raw.entry.typeValue) return new PythonClass(raw.module, raw.name);
     const g = raw instanceof PyGlobal ? raw : (raw as GlobalArgs).firstGlobal();
     throw new ForbiddenGlobalError(g?.module ?? '?', g?.name ?? '?');
   }
@@ -287,7 +289,7 @@ class Unpickler implements CallContext {
         t[i] = raw;
         continue;
       }
-      if (raw instanceof PyGlobal) {
+      if (raw instanceof PyGlobal && !raw.entry.typeValue) {
         globals = true;
         t[i] = raw;
         continue;

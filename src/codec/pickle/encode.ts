@@ -17,6 +17,8 @@
  *                                 APPEND / SETITEM)
  *   global                        SHORT_BINUNICODE module, MEMOIZE, name, MEMOIZE, STACK_GLOBAL, MEMOIZE
  *   obj via __reduce__            global args-tuple REDUCE MEMOIZE
+ *   [PICKLE_REDUCE]() object      global args-tuple REDUCE | NEWOBJ, MEMOIZE, then state BUILD if any
+ *   PythonClass                   global (as above)
  *
  * Lists, dicts, sets, tuples, tokens and references are memoized by identity, so a value shared twice
  * (or a list that contains itself) is written once and referred to with BINGET, as CPython does.
@@ -29,6 +31,7 @@ import { Token } from '../../protocol/token.js';
 import { Slice, Tuple } from '../values.js';
 import type { PickleLimits } from './limits.js';
 import { Op, WRITE_PROTOCOL } from './opcodes.js';
+import { PythonClass } from './python-class.js';
 import { isWellFormed, writeUtf8Surrogatepass } from './utf8.js';
 
 /** CPython's `_Pickler._BATCHSIZE`: items per APPENDS / SETITEMS / ADDITEMS. */
@@ -40,6 +43,34 @@ const HEADER = 2 + 9;
 const MANAGERS = 'multiprocessing.managers';
 /** Strings up to this many UTF-16 units fit SHORT_BINUNICODE whatever they hold (3 bytes per unit). */
 const SHORT_STR_UNITS = 85;
+
+/**
+ * An object that knows its Python form implements `[PICKLE_REDUCE]()`, and is written as the Python object
+ * it describes: how CPython's `#GETVALUE` reply carries a copy of a `managers.Value`, an `array.array` or a
+ * `managers.Namespace`, and how a user class can reach a Python peer as a Python class instance.
+ * Only the sending side names these globals; decoding still goes through the allow-list.
+ */
+export const PICKLE_REDUCE = Symbol.for('mpmanager.pickleReduce');
+
+/**
+ * A Python object as `__reduce__` describes it: `global(*args)`, or with `newobj` `global.__new__(global,
+ * *args)` (NEWOBJ); then, when `state` is given, BUILD with it (`__setstate__(state)`, or
+ * `__dict__.update(state)` for a dict). Examples:
+ * `{ global: 'array.array', args: ['i', [1, 2]] }`;
+ * `{ global: 'multiprocessing.managers.Value', newobj: true, state: { _typecode: 'i', _value: 7 } }`.
+ */
+export interface PickleReduce {
+  /** `module.QualifiedName`, e.g. `'multiprocessing.managers.Namespace'`. */
+  readonly global: string;
+  readonly args?: readonly unknown[];
+  readonly newobj?: boolean;
+  readonly state?: unknown;
+}
+
+/** Whether `v` says how it pickles. */
+export function hasPickleReduce(v: unknown): v is { [PICKLE_REDUCE](): PickleReduce } {
+  return typeof v === 'object' && v !== null && typeof (v as Record<symbol, unknown>)[PICKLE_REDUCE] === 'function';
+}
 
 // One scratch buffer is reused across calls; the result is copied out of it. A nested encode (a
 // RefHolder's toObjectRef() that encodes) gets a fresh one.
@@ -343,6 +374,8 @@ class Pickler {
       else if (v instanceof Set) this.#set(v);
       else if (v instanceof Token) this.#token(v);
       else if (v instanceof RefHolder) this.#ref(v);
+      else if (v instanceof PythonClass) this.#global(v.module, v.name);
+      else if (hasPickleReduce(v)) this.#custom(v, v[PICKLE_REDUCE]());
       else if (v instanceof PythonError) this.#reduce(v, ...splitName(v.pyType), v.args);
       else if (v instanceof Error) this.#reduce(v, 'builtins', 'Exception', [String(v.message)]);
       else if (v instanceof Slice) this.#reduce(v, 'builtins', 'slice', [v.start, v.stop, v.step]);
@@ -357,6 +390,20 @@ class Pickler {
     this.#tuple(args);
     this.#u8(Op.REDUCE);
     this.#memoize(v);
+  }
+
+  /** An object that says how it pickles (`[PICKLE_REDUCE]`), as CPython's `save_reduce` writes it. */
+  #custom(v: object, r: PickleReduce): void {
+    const dot = typeof r?.global === 'string' ? r.global.lastIndexOf('.') : -1;
+    if (dot <= 0 || dot === r.global.length - 1) throw new CodecError(`[PICKLE_REDUCE] must give a qualified global such as 'module.Name', got ${String(r?.global)}`);
+    this.#global(r.global.slice(0, dot), r.global.slice(dot + 1));
+    this.#tuple(r.args ?? []);
+    this.#u8(r.newobj ? Op.NEWOBJ : Op.REDUCE);
+    this.#memoize(v);
+    if (r.state !== undefined) {
+      this.#save(r.state);
+      this.#u8(Op.BUILD);
+    }
   }
 
   #tuple(items: readonly unknown[], self?: object): void {

@@ -21,6 +21,8 @@
  *   collections.OrderedDict                       REDUCE () + SETITEMS          same as a dict
  *   multiprocessing.managers.Namespace            NEWOBJ () + BUILD dict        plain object
  *   multiprocessing.managers.Value                NEWOBJ () + BUILD dict        { typecode, value }
+ *   builtins.str/int/float/bool/bytes/...,        a bare value (a Value's        PythonClass (written back
+ *   ctypes.c_int, c_char_p, ... (simple types)    typecode)                      as the same global)
  *
  * Protocols 0-2 name Python 2 modules (`__builtin__`, `exceptions`, `copy_reg`) because CPython's pickler
  * writes them for Python 2 readers (`fix_imports`, `Lib/_compat_pickle.py`); they are mapped back, as the
@@ -59,6 +61,8 @@ export interface GlobalEntry {
   readonly baseObject?: boolean;
   /** May be `array._array_reconstructor`'s first argument. */
   readonly arrayType?: boolean;
+  /** May stand as a value by itself (a class sent as data, e.g. a Value's typecode): a `PythonClass`. */
+  readonly typeValue?: boolean;
 }
 
 const MANAGERS = 'multiprocessing.managers';
@@ -459,6 +463,19 @@ const orderedDictClass: GlobalEntry = {
   },
 };
 
+/** A class that is only ever data (`PythonClass`): calling or instantiating it is refused. */
+const typeValue: GlobalEntry = { typeValue: true };
+
+/**
+ * `ctypes` simple types, as `managers.Value(typecode, ...)` users pass them (`Value(c_char_p, 'x')`);
+ * several are aliases of each other in CPython, and a class pickles under its `__qualname__`.
+ */
+const CTYPES_SIMPLE_TYPES = [
+  'c_bool', 'c_char', 'c_wchar', 'c_byte', 'c_ubyte', 'c_short', 'c_ushort', 'c_int', 'c_uint', 'c_long', 'c_ulong',
+  'c_longlong', 'c_ulonglong', 'c_size_t', 'c_ssize_t', 'c_float', 'c_double', 'c_longdouble', 'c_char_p', 'c_wchar_p',
+  'c_void_p', 'c_int8', 'c_int16', 'c_int32', 'c_int64', 'c_uint8', 'c_uint16', 'c_uint32', 'c_uint64', 'c_time_t',
+];
+
 // ---------------------------------------------------------------------------------------------------
 // The table
 
@@ -545,8 +562,10 @@ allow(MANAGERS, 'Value', valueClass);
 allow('builtins', 'slice', sliceClass);
 allow('builtins', 'set', setClass(false));
 allow('builtins', 'frozenset', setClass(true));
-allow('builtins', 'bytes', bytesClass);
-allow('builtins', 'bytearray', bytearrayClass);
+allow('builtins', 'bytes', { ...bytesClass, typeValue: true });
+allow('builtins', 'bytearray', { ...bytearrayClass, typeValue: true });
+for (const name of ['str', 'int', 'float', 'bool', 'complex']) allow('builtins', name, typeValue);
+for (const name of CTYPES_SIMPLE_TYPES) allow('ctypes', name, typeValue);
 allow('builtins', 'object', baseObject);
 allow('_codecs', 'encode', codecsEncode);
 allow('copyreg', '_reconstructor', reconstructor);

@@ -11,7 +11,9 @@
  *   set and frozenset → Set (written as set); Token → Token; a proxy → ObjectRef (then
  *   `context.reviveRef`; any RefHolder is written as a proxy); exception → PythonError (any other
  *   Error is written as builtins.Exception(message)); slice → Slice; Namespace → plain object;
- *   Value → { typecode, value }; array.array → number[]; OrderedDict → as dict.
+ *   Value → { typecode, value }; array.array → number[]; OrderedDict → as dict; a class sent as a
+ *   value (`str`, `ctypes.c_char_p`, ... : a Value's typecode) → PythonClass. An object with a
+ *   `[PICKLE_REDUCE]()` method is written as the Python object it describes (encode.ts).
  */
 import type { Codec, DecodeContext } from '../types.js';
 import { decodePickle } from './decode.js';
@@ -20,6 +22,8 @@ import { resolveLimits, type PickleLimits } from './limits.js';
 import { HIGHEST_PROTOCOL, Op } from './opcodes.js';
 
 export { DEFAULT_PICKLE_LIMITS, type PickleLimits } from './limits.js';
+export { PICKLE_REDUCE, hasPickleReduce, type PickleReduce } from './encode.js';
+export { PythonClass } from './python-class.js';
 export { HIGHEST_PROTOCOL, Op, WRITE_PROTOCOL } from './opcodes.js';
 
 export class PickleCodec implements Codec {
