@@ -36,8 +36,10 @@ import {
   Value,
 } from './sync/index.js';
 
-/** Array typecodes (`array.array`'s): integers, floats, or one-character strings ('u', 'w'). */
-export type Typecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd' | 'u' | 'w';
+/** Numeric array typecodes (`array.array`'s): integers of each C size, then float and double. */
+export type NumericTypecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
+/** Array typecodes: numeric, or one-character strings ('u', 'w'). */
+export type Typecode = NumericTypecode | 'u' | 'w';
 
 /** Items of a dict source as the wire carries them: plain objects as they are, everything else as pairs. */
 function dictArgument<K, V>(init: DictSource<K, V>): unknown {
@@ -94,9 +96,11 @@ export class SyncManager extends BaseManager {
     return this.create<ValueProxy<T>>('Value', typecode, value);
   }
 
-  /** A typed array (`array.array(typecode, sequence)`). */
-  Array<T extends number | bigint | string = number>(typecode: Typecode, sequence: Iterable<T> = []): Promise<ArrayProxy<T>> {
-    return this.create<ArrayProxy<T>>('Array', typecode, globalThis.Array.from(sequence));
+  /** A typed array (`array.array(typecode, sequence)`): numbers, or characters for 'u' and 'w'. */
+  Array(typecode: 'u' | 'w', sequence?: Iterable<string>): Promise<ArrayProxy<string>>;
+  Array(typecode: NumericTypecode, sequence?: Iterable<number | bigint>): Promise<ArrayProxy<number>>;
+  Array(typecode: Typecode, sequence: Iterable<unknown> = []): Promise<ArrayProxy<number | string>> {
+    return this.create<ArrayProxy<number | string>>('Array', typecode, globalThis.Array.from(sequence));
   }
 
   list<T = unknown>(sequence: Iterable<T> = []): Promise<ListProxy<T>> {

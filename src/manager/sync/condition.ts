@@ -9,7 +9,7 @@
  * leaves it; a `release` from that owner waits for that to finish, so `finally { release() }` after a
  * cancelled wait releases the lock rather than failing.
  */
-import { PyRuntimeError, PyTypeError } from '../../errors.js';
+import { AbortError, PyRuntimeError, PyTypeError } from '../../errors.js';
 import { HostedRef } from '../../server/hosted-ref.js';
 import { currentCall, type Owner } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
@@ -57,19 +57,31 @@ export class Condition {
     const t = seconds(timeout);
     if (!this.#lock._is_owned(owner)) throw new PyRuntimeError('cannot wait on un-acquired lock');
     const saved = this.#lock._release_save(owner);
-    let notified: boolean;
-    try {
-      notified = await this.#waiters.wait(owner, { timeout: t, signal, onTimeout: () => false });
-    } catch (err) {
-      const restore = Promise.resolve(this.#lock._acquire_restore(owner, saved));
-      this.#restoring.set(owner, restore);
-      void restore.finally(() => {
-        if (this.#restoring.get(owner) === restore) this.#restoring.delete(owner);
-      });
-      throw err;
-    }
+    // On abort the restore starts synchronously, so a `release` that arrives right behind the cancel
+    // (often in the same read) already finds it.
+    const notified = await this.#waiters.wait(owner, {
+      timeout: t,
+      signal,
+      onTimeout: () => false,
+      onAbort: () => this.#restoreAfterAbort(owner, saved),
+    });
     await this.#lock._acquire_restore(owner, saved);
     return notified;
+  }
+
+  /**
+   * Takes the lock back for an owner whose wait was aborted, unless its connection closes first (then
+   * there is nobody to hold it for).
+   */
+  #restoreAfterAbort(owner: Owner, saved: number): void {
+    const gone = new AbortController();
+    const unregister = owner.onClose(() => gone.abort(new AbortError('the client connection closed')));
+    const restore = Promise.resolve(this.#lock._acquire_restore(owner, saved, gone.signal)).finally(() => {
+      unregister();
+      if (this.#restoring.get(owner) === restore) this.#restoring.delete(owner);
+    });
+    restore.catch(() => {});
+    this.#restoring.set(owner, restore);
   }
 
   /** Wakes up to `n` waiters, oldest first. */

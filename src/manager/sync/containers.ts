@@ -273,22 +273,10 @@ export class PyIterator {
   }
 
   #step(advance: () => Step | Promise<Step>): unknown {
-    let r: Step | Promise<Step>;
-    try {
-      r = advance();
-    } catch (err) {
-      this.#done = true;
-      throw err;
-    }
-    if (typeof (r as Promise<Step>).then === 'function') {
-      return (r as Promise<Step>).then(
-        (step) => this.#result(step),
-        (err: unknown) => {
-          this.#done = true;
-          throw err;
-        },
-      );
-    }
+    // An error leaves the iterator as it is: a generator that threw is finished by itself, while a dict
+    // iterator keeps raising its RuntimeError, as in Python.
+    const r = advance();
+    if (typeof (r as Promise<Step>).then === 'function') return (r as Promise<Step>).then((step) => this.#result(step));
     return this.#result(r as Step);
   }
 
@@ -305,19 +293,29 @@ export class PyIterator {
 
 /**
  * Iterates a hash table's live entries as CPython's dict and set iterators do: a change of size, or of the
- * keys at the same size, raises `RuntimeError` (and keeps raising, as CPython's does).
+ * keys at the same size, raises `RuntimeError`, and keeps raising it (as CPython's does).
  */
-function* liveKeys<E>(table: Map<string, E>, version: () => number, kind: 'dictionary' | 'Set', pick: (e: E) => unknown): Generator<unknown, void, unknown> {
+function liveKeys<E>(table: Map<string, E>, version: () => number, kind: 'dictionary' | 'Set', pick: (e: E) => unknown): Iterator<unknown> {
   const size = table.size;
   const start = version();
   const entries = table.values();
-  for (;;) {
-    if (table.size !== size) throw new PyRuntimeError(`${kind} changed size during iteration`);
-    if (version() !== start) throw new PyRuntimeError(`${kind === 'dictionary' ? 'dictionary keys' : 'Set'} changed during iteration`);
-    const r = entries.next();
-    if (r.done) return;
-    yield pick(r.value);
-  }
+  let failure: PyRuntimeError | null = null;
+  let done = false;
+  return {
+    next(): IteratorResult<unknown> {
+      if (failure) throw failure;
+      if (done) return { done: true, value: undefined };
+      if (table.size !== size) failure = new PyRuntimeError(`${kind} changed size during iteration`);
+      else if (version() !== start) failure = new PyRuntimeError(`${kind === 'dictionary' ? 'dictionary keys' : 'Set'} changed during iteration`);
+      if (failure) throw failure;
+      const r = entries.next();
+      if (r.done) {
+        done = true;
+        return { done: true, value: undefined };
+      }
+      return { done: false, value: pick(r.value) };
+    },
+  };
 }
 
 // ---- dict --------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ export interface ConditionLock {
   _is_owned(owner: Owner): boolean;
   /** Releases the lock completely and returns what `_acquire_restore` needs to take it back. */
   _release_save(owner: Owner): number;
-  /** Takes the lock back for `owner` (waiting as long as it takes) with the saved state. */
-  _acquire_restore(owner: Owner, state: number): void | Promise<void>;
+  /** Takes the lock back for `owner` (waiting as long as it takes, or until `signal`) with the saved state. */
+  _acquire_restore(owner: Owner, state: number, signal?: AbortSignal): void | Promise<void>;
 }
 
 /**
@@ -92,8 +92,8 @@ export class Lock implements ConditionLock {
     return 1;
   }
 
-  _acquire_restore(owner: Owner, _state: number): void | Promise<void> {
-    const got = this._acquire_for(owner, true, null);
+  _acquire_restore(owner: Owner, _state: number, signal?: AbortSignal): void | Promise<void> {
+    const got = this._acquire_for(owner, true, null, signal);
     if (typeof got !== 'boolean') return got.then(() => undefined);
   }
 
@@ -169,8 +169,8 @@ export class RLock implements ConditionLock {
     return count;
   }
 
-  _acquire_restore(owner: Owner, state: number): void | Promise<void> {
-    const got = this.#acquire(owner, state, true, null);
+  _acquire_restore(owner: Owner, state: number, signal?: AbortSignal): void | Promise<void> {
+    const got = this.#acquire(owner, state, true, null, signal);
     if (typeof got !== 'boolean') return got.then(() => undefined);
   }
 

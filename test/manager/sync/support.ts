@@ -3,7 +3,7 @@
  * connected to it (each a separate manager with its own connection), and a helper that hands a proxy to
  * another client.
  */
-import { afterEach, expect } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import { SyncManager } from '../../../src/manager/sync-manager.js';
 import type { BaseProxy } from '../../../proxies/base-proxy.js';
 
@@ -61,4 +61,18 @@ export async function pyRaises<E extends Error>(p: Promise<unknown>, cls: abstra
   expect(error).toBeInstanceOf(cls);
   if (args.length > 0) expect((error as unknown as { args: unknown[] }).args).toEqual(args);
   return error as E;
+}
+
+/** Shuts `client` down and waits (bounded) until the server has processed its connection closing. */
+export async function disconnect(server: SyncManager, client: SyncManager): Promise<void> {
+  const marker = await client.Event();
+  const before = await server.numberOfObjects();
+  await client.shutdown();
+  void marker;
+  await vi.waitFor(
+    async () => {
+      if ((await server.numberOfObjects()) >= before) throw new Error('the server has not seen the close yet');
+    },
+    { timeout: 10_000, interval: 5 },
+  );
 }
