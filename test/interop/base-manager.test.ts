@@ -127,6 +127,31 @@ except AuthenticationError as e:
     out('AuthenticationError', e)
 `;
 
+/**
+ * A client whose handshake ends in the same write as its first request, as happens on a busy machine
+ * (the server then reads both frames in one chunk), with a request over the 256-byte handshake cap.
+ */
+const PY_COALESCED = `${PY_PRELUDE}
+from multiprocessing import connection
+from multiprocessing.managers import BaseManager
+original = connection.Connection._send
+held = {}
+def send(self, buf, *rest):
+    data = bytes(buf)
+    if data == b'\\x00\\x00\\x00\\x09#WELCOME#':
+        held[id(self)] = data
+        return
+    original(self, held.pop(id(self), b'') + data, *rest)
+connection.Connection._send = send
+class MyManager(BaseManager):
+    pass
+MyManager.register('make_pair')
+m = MyManager(addr(sys.argv[1]), authkey=sys.argv[2].encode())
+m.connect()
+pair = m.make_pair('x' * 400, right=None)
+out('created', len(pair._getvalue()['left']))
+`;
+
 class InteropManager extends BaseManager {}
 InteropManager.register('Accumulator', Accumulator);
 InteropManager.register('SetResultQueue', Channels, { exposed: ['__getattribute__', '__setattr__', '__delattr__', 'set_channel'] });
@@ -162,6 +187,16 @@ describe.each(pythonVersions())('CPython $version BaseManager client against our
       'AttributeError after del',
       'done',
     ]);
+  });
+
+  // KNOWN BUG, outside this suite's files: Connection#handshake (src/connection/connection.ts) caps frames
+  // at 256 bytes until the handshake promise settles, but a stock client's first request can arrive in
+  // the same chunk as its '#WELCOME#' and is then refused as too large (the client sees EOFError). On a
+  // busy machine this hits any create() with a few hundred bytes of arguments. Turn `fails` into a plain
+  // test once the cap covers only the handshake's own frames.
+  (py.available ? it.fails : it.skip)('a first request over 256 bytes that arrives with the last handshake frame', { timeout: TIMEOUT }, async () => {
+    const address = await serve(['127.0.0.1', 0]);
+    expect(await finish(python(py, PY_COALESCED, [addressArg(address), AUTHKEY]))).toEqual(['created 400']);
   });
 
   it.skipIf(!py.available)('over a Unix socket', { timeout: TIMEOUT }, async () => {
