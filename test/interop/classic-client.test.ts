@@ -21,6 +21,7 @@ import {
 } from '../../src/errors.js';
 import { Tuple, tuple } from '../../src/codec/values.js';
 import { BaseManager } from '../../src/manager/base-manager.js';
+import { SyncManager } from '../../src/manager/sync-manager.js';
 import type { BaseProxy } from '../../proxies/base-proxy.js';
 import type { Address } from '../../src/transport/address.js';
 import { pythonVersions, type PythonVersion } from '../support/python.js';
@@ -37,6 +38,9 @@ class Echo:
 class Server(SyncManager):
     pass
 Server.register('Echo', callable=Echo)
+# As the reference servers do: the server rebuilds its own proxies sent back to it (Condition(lock))
+# and calls them with this key.
+multiprocessing.current_process().authkey = sys.argv[2].encode()
 m = Server(addr(sys.argv[1]), authkey=sys.argv[2].encode())
 server = m.get_server()
 out(json.dumps(server.address))
@@ -234,6 +238,79 @@ describe.each(pythonVersions())('our pickle client against a stock CPython $vers
       tuple(['tuple', 'dict', 'dict', 'int', 'bytes', 'bytearray', 'set', 'NoneType', 'float'], [tuple('kw', 'v')]),
     );
     expect(await echo.callMethod('echo', values)).toEqual(tuple(...values));
+  });
+
+  it.skipIf(!py.available)("our SyncManager's typed proxies", { timeout: TIMEOUT }, async () => {
+    const address = await startPython(py, ['127.0.0.1', 0]);
+    const m = new SyncManager(address, { authkey: AUTHKEY, serializer: 'pickle' });
+    await m.connect();
+    onCleanup(() => m.shutdown());
+
+    const d = await m.dict<string, unknown>({ a: 1 });
+    await d.set('b', [1, 2]);
+    const keys: string[] = [];
+    for await (const key of d) keys.push(key);
+    expect(keys).toEqual(['a', 'b']);
+    expect(await d.getValue()).toEqual({ a: 1, b: [1, 2] });
+    await expect(d.__getitem__('zz')).rejects.toBeInstanceOf(KeyError);
+
+    const q = await m.Queue<number>();
+    await q.put(1);
+    expect(await q.get()).toBe(1);
+    await expect(q.get(true, 0.05)).rejects.toBeInstanceOf(Empty);
+    await d.set('q', q);
+    const back = (await d.__getitem__('q')) as typeof q;
+    await back.put(2);
+    expect(await q.get(false)).toBe(2);
+
+    const l = await m.list([3, 1]);
+    await l.append(2);
+    await l.sort();
+    expect(await l.getValue()).toEqual([1, 2, 3]);
+    const items: number[] = [];
+    for await (const item of l) items.push(item);
+    expect(items).toEqual([1, 2, 3]);
+
+    const lock = await m.Lock();
+    expect(await lock.acquire()).toBe(true);
+    expect(await lock.acquire(true, 0.05)).toBe(false);
+    await lock.release();
+    const cond = await m.Condition(lock);
+    expect(await cond.acquire()).toBe(true);
+    expect(await lock.acquire(false)).toBe(false);
+    expect(await cond.wait(0.05)).toBe(false);
+    await cond.release();
+    const rlock = await m.RLock();
+    await rlock.withLock(async () => expect(await rlock.acquire(false)).toBe(true));
+    await rlock.release();
+    const sem = await m.BoundedSemaphore(1);
+    await sem.acquire();
+    await sem.release();
+    await expect(sem.release()).rejects.toBeInstanceOf(ValueError);
+
+    const e = await m.Event();
+    expect(await e.wait(0.05)).toBe(false);
+    await e.set();
+    expect(await e.is_set()).toBe(true);
+    const b = await m.Barrier(1);
+    expect(await b.parties()).toBe(1);
+    expect(await b.wait()).toBe(0);
+
+    const v = await m.Value('i', 1);
+    await v.set(2);
+    expect(await v.get()).toBe(2);
+    expect(await v.toString()).toBe("Value('i', 2)");
+    const a = await m.Array('i', [1, 2]);
+    await a.set(0, 5);
+    const arr: number[] = [];
+    for await (const x of a) arr.push(x);
+    expect(arr).toEqual([5, 2]);
+    expect(await a.len()).toBe(2);
+    const ns = await m.Namespace<{ x: number; y?: string }>({ x: 1 });
+    await ns.set('y', 'why');
+    expect(await ns.attrs.x).toBe(1);
+    expect(await ns.get('y')).toBe('why');
+    expect(await ns.toString()).toBe("Namespace(x=1, y='why')");
   });
 
   it.skipIf(!py.available)('over a Unix socket', { timeout: TIMEOUT }, async () => {
