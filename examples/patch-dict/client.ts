@@ -3,7 +3,10 @@
  * (as the Python client's `MyManager.register("patch_dict")`), connects, gets the proxy and prints it,
  * then the shape of its value.
  *
- *   npx tsx examples/patch-dict/client.ts [--address 127.0.0.1:4900 | /path/to.sock] [--authkey password]
+ *   npx tsx examples/patch-dict/client.ts [--address 127.0.0.1:4900 | /path/to.sock] [--authkey password] [--serializer pickle]
+ *
+ * `--serializer pickle` speaks CPython's own protocol, for the reference Python server (a stock
+ * `SyncManager`; see examples/python-interop/); the default, msgpack, is for mpmanager servers.
  *
  * Prints `Keys : <the referent's repr, computed by the server>` and `shape: (5, 1000)`. A wrong authkey
  * (or no server) ends it with a one-line `error: ...` and exit status 1.
@@ -12,12 +15,13 @@ import { parseArgs } from 'node:util';
 import { BaseManager, type ManagerOptions } from '../../src/manager/base-manager.js';
 import { parseAddress } from '../../src/transport/address.js';
 
-const USAGE = 'usage: client.ts [--address HOST:PORT|PATH] [--authkey KEY]';
+const USAGE = 'usage: client.ts [--address HOST:PORT|PATH] [--authkey KEY] [--serializer msgpack|pickle]';
 
 /** Command-line options; add one here (e.g. `serializer`) and read it in managerOptions(). */
 const OPTIONS = {
   address: { type: 'string', default: '127.0.0.1:4900' },
   authkey: { type: 'string', default: 'password' },
+  serializer: { type: 'string', default: 'msgpack' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -27,7 +31,9 @@ class PatchDictManager extends BaseManager {}
 PatchDictManager.register('patch_dict');
 
 function managerOptions(values: Values): ManagerOptions {
-  return { authkey: values.authkey };
+  const serializer = values.serializer;
+  if (serializer !== 'msgpack' && serializer !== 'pickle') throw new Error(`--serializer must be msgpack or pickle, not '${serializer}'`);
+  return { authkey: values.authkey, serializer };
 }
 
 /** numpy's `shape` of nested arrays: `(5, 1000)`; `(n,)` for a flat list, `()` for a scalar. */

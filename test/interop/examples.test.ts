@@ -1,0 +1,206 @@
+/**
+ * The reference programs with either side swapped, run as the real programs (node --import tsx for the
+ * TypeScript side, python3 for examples/python-interop/), for every installed CPython version: the
+ * socket pair (both ways, and once over a Unix socket), the patch_dict manager (both ways), and the
+ * queue-per-channel server (both ways, when the TypeScript side exists). Every process runs in its own
+ * process group, killed after each test, so a manager's own child process never outlives a test.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pythonVersions, type PythonVersion } from '../support/python.js';
+import { TIMEOUT, socketPath } from './helpers.js';
+
+const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const TS = (path: string) => join(ROOT, 'examples', path);
+const PY = (path: string) => join(ROOT, 'examples/python-interop', path);
+const KEY = 'password';
+
+interface Proc {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly stdout: string[];
+  /** Resolves with the first stdout line matching `pattern` (already printed or to come). */
+  line(pattern: RegExp, ms?: number): Promise<string>;
+  /** Resolves with the exit code once the process ends (killed after `ms`). */
+  exit(ms?: number): Promise<number | null>;
+  /** Asks for a clean stop (SIGTERM to the process). */
+  stop(): void;
+}
+
+const procs: Proc[] = [];
+afterEach(() => {
+  for (const p of procs.splice(0)) {
+    const pid = p.child.pid;
+    // The whole group: a Python manager's server process is a child of the program.
+    if (pid !== undefined) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
+function start(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Proc {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: 'pipe', detached: true });
+  const stdout: string[] = [];
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    stdout.push(...parts);
+    for (const l of [...listeners]) l();
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const describeOutput = () => `stdout:\n${stdout.join('\n').slice(0, 2000)}\nstderr:\n${stderr.slice(-3000)}`;
+  const proc: Proc = {
+    child,
+    stdout,
+    line(pattern, ms = 20_000) {
+      return new Promise((resolvePromise, reject) => {
+        let timer: NodeJS.Timeout | undefined;
+        const check = (): boolean => {
+          const hit = stdout.find((l) => pattern.test(l));
+          if (hit === undefined) return false;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolvePromise(hit);
+          return true;
+        };
+        if (check()) return;
+        listeners.add(check);
+        timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`no line matching ${pattern} within ${ms} ms\n${describeOutput()}`));
+        }, ms);
+        void exited.then(() =>
+          setImmediate(() => {
+            if (listeners.has(check) && !check()) {
+              listeners.delete(check);
+              clearTimeout(timer);
+              reject(new Error(`${command} exited before printing ${pattern}\n${describeOutput()}`));
+            }
+          }),
+        );
+      });
+    },
+    async exit(ms = 20_000) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+      try {
+        const code = await exited;
+        await new Promise((r) => setImmediate(r));
+        if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${String(code)}\n${describeOutput()}`);
+        return code;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+  procs.push(proc);
+  return proc;
+}
+
+const node = (script: string, args: string[]) => start(process.execPath, ['--import', 'tsx', script, ...args]);
+const python = (py: PythonVersion, script: string, args: string[]) => start('python3', ['-u', script, ...args], py.env);
+
+/** The address a server printed on its `listening on ADDRESS` line. */
+async function listening(server: Proc, prefix = 'listening on '): Promise<string> {
+  const line = await server.line(new RegExp(`^${prefix}`));
+  return line.slice(prefix.length);
+}
+
+/** The queue-channels TypeScript pair, written by the SyncManager work; skipped until it exists. */
+const TS_QUEUE_SERVER = TS('queue-channels/server.ts');
+const TS_QUEUE_CLIENT = TS('queue-channels/client.ts');
+
+describe.each(pythonVersions())('reference programs with CPython $version', (py) => {
+  it.skipIf(!py.available)('socket: TypeScript server, Python client', { timeout: TIMEOUT }, async () => {
+    const server = node(TS('socket/server.ts'), ['--address', '127.0.0.1:0', '--authkey', KEY]);
+    const address = await listening(server);
+    await python(py, PY('socket/client.py'), ['--address', address, '--authkey', KEY, '--pause', '0.05']).exit();
+    await server.exit();
+    expect(server.stdout.slice(1)).toEqual([expect.stringMatching(/^connection accepted from 127\.0\.0\.1:\d+$/), 'foo1', 'foo2', 'close server']);
+  });
+
+  it.skipIf(!py.available)('socket: Python server, TypeScript client (--serializer pickle)', { timeout: TIMEOUT }, async () => {
+    const server = python(py, PY('socket/server.py'), ['--address', '127.0.0.1:0', '--authkey', KEY]);
+    const address = await listening(server);
+    await node(TS('socket/client.ts'), ['--address', address, '--authkey', KEY, '--serializer', 'pickle']).exit();
+    await server.exit();
+    expect(server.stdout.slice(1)).toEqual([expect.stringMatching(/^connection accepted from \('127\.0\.0\.1', \d+\)$/), 'foo1', 'foo2', 'close server']);
+  });
+
+  it.skipIf(!py.available)('socket over a Unix socket, both ways', { timeout: TIMEOUT }, async () => {
+    const tsServer = node(TS('socket/server.ts'), ['--address', socketPath(), '--authkey', KEY]);
+    await python(py, PY('socket/client.py'), ['--address', await listening(tsServer), '--authkey', KEY, '--pause', '0']).exit();
+    await tsServer.exit();
+    expect(tsServer.stdout.slice(-3)).toEqual(['foo1', 'foo2', 'close server']);
+
+    const pyServer = python(py, PY('socket/server.py'), ['--address', socketPath(), '--authkey', KEY]);
+    await node(TS('socket/client.ts'), ['--address', await listening(pyServer), '--authkey', KEY, '--serializer', 'pickle']).exit();
+    await pyServer.exit();
+    expect(pyServer.stdout.slice(-3)).toEqual(['foo1', 'foo2', 'close server']);
+  });
+
+  it.skipIf(!py.available)('patch_dict: TypeScript server, Python client', { timeout: TIMEOUT }, async () => {
+    const server = node(TS('patch-dict/server.ts'), ['--address', '127.0.0.1:0', '--authkey', KEY]);
+    const client = python(py, PY('patch-dict/client.py'), ['--address', await listening(server), '--authkey', KEY]);
+    await client.exit();
+    expect(client.stdout[0]).toMatch(/^Keys : \[\[0\.\d+(e-\d+)?, /);
+    expect(client.stdout[1]).toBe('shape: (5, 1000)');
+    server.stop();
+    await server.exit();
+  });
+
+  it.skipIf(!py.available)('patch_dict: Python server, TypeScript client (--serializer pickle)', { timeout: TIMEOUT }, async () => {
+    const server = python(py, PY('patch-dict/server.py'), ['--address', '127.0.0.1:0', '--authkey', KEY]);
+    const client = node(TS('patch-dict/client.ts'), ['--address', await listening(server), '--authkey', KEY, '--serializer', 'pickle']);
+    await client.exit();
+    expect(client.stdout[0]).toMatch(/^Keys : \[\[0\.\d+(e-\d+)?, /);
+    expect(client.stdout[1]).toBe('shape: (5, 1000)');
+    server.stop();
+    await server.exit();
+    expect(server.stdout.at(-1)).toBe('server stopped');
+  });
+
+  it.skipIf(!py.available || !existsSync(TS_QUEUE_SERVER))('queue-channels: TypeScript server, Python client', { timeout: TIMEOUT }, async () => {
+    const server = node(TS_QUEUE_SERVER, ['--sender-address', '127.0.0.1:0', '--receiver-address', '127.0.0.1:0', '--authkey', KEY]);
+    const sender = await listening(server, 'sender listening on ');
+    const receiver = await listening(server, 'receiver listening on ');
+    const args = ['--sender-address', sender, '--receiver-address', receiver, '--authkey', KEY];
+    const client = python(py, PY('queue-channels/client.py'), [...args, '--channel', 'ch-1', '--count', '3']);
+    await client.exit();
+    expect(client.stdout).toEqual([
+      'channel ch-1 ready',
+      ...[0, 1, 2].map(() => expect.stringMatching(/^result: \('audio-\d', \d+\)$/)),
+      "nothing more: {'result': False}",
+    ]);
+    expect(client.stdout.slice(1, 4).map((l) => /audio-\d/.exec(l)?.[0]).sort()).toEqual(['audio-0', 'audio-1', 'audio-2']);
+    // A second client cannot take the same channel: the server's error dict arrives as data.
+    const again = python(py, PY('queue-channels/client.py'), [...args, '--channel', 'ch-1', '--count', '0']);
+    await expect(again.exit()).rejects.toThrow(/Please give me another channel id, not ch-1/);
+    server.stop();
+    await server.exit();
+  });
+
+  it.skipIf(!py.available || !existsSync(TS_QUEUE_CLIENT))('queue-channels: Python server, TypeScript client', { timeout: TIMEOUT }, async () => {
+    const server = python(py, PY('queue-channels/server.py'), ['--sender-address', '127.0.0.1:0', '--receiver-address', '127.0.0.1:0', '--authkey', KEY]);
+    const sender = await listening(server, 'sender listening on ');
+    const receiver = await listening(server, 'receiver listening on ');
+    const client = node(TS_QUEUE_CLIENT, ['--sender-address', sender, '--receiver-address', receiver, '--authkey', KEY, '--serializer', 'pickle']);
+    await client.exit();
+    expect(client.stdout.some((l) => /^result: /.test(l))).toBe(true);
+    server.stop();
+    await server.exit();
+  });
+});
