@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { AbortError, Empty, Full, ValueError } from '../../../src/errors.js';
 import { tuple } from '../../../src/codec/values.js';
-import { connectClient, pyRaises, share, startManager, tracked } from './support.js';
+import { connectClient, disconnect, pyRaises, share, startManager, tracked } from './support.js';
 
 describe('Queue', () => {
   it('is FIFO and answers qsize/empty/full', async () => {
@@ -167,7 +167,7 @@ describe('Queue', () => {
     const lost = theirs.get();
     lost.catch(() => {});
     await theirs.qsize();
-    await leaving.shutdown();
+    await disconnect(m, leaving);
     const alive = q.get();
     await q.put('item');
     expect(await alive).toBe('item');
