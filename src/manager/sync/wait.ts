@@ -129,17 +129,6 @@ export class WaitQueue<D = undefined, T = void> {
     return all;
   }
 
-  /** Removes the waiters `match` selects, oldest first; the caller settles them. */
-  take(match: (data: D) => boolean): Waiter<D, T>[] {
-    const taken: Waiter<D, T>[] = [];
-    for (const entry of this.#entries) {
-      if (!match(entry.data)) continue;
-      this.#remove(entry);
-      taken.push(entry);
-    }
-    return taken;
-  }
-
   #remove(entry: Entry<D, T>): void {
     this.#entries.delete(entry);
     entry.disarm();
