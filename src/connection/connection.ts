@@ -39,6 +39,8 @@ export interface HandshakeOptions {
 }
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Frames each side receives during the handshake: a challenge, an answer, and a verdict. */
+const HANDSHAKE_FRAMES = 3;
 
 interface Waiter {
   resolve(frame: Buffer | null): void;
@@ -59,6 +61,8 @@ export class Connection implements AsyncIterable<unknown> {
   #closed = false;
   #unreadable = false;
   #detached: FrameSink | null = null;
+  /** While a handshake runs: frames still to come, and the limit to restore after them. */
+  #handshakeFrames: { left: number; limit: number } | null = null;
   #paused = false;
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
@@ -257,6 +261,10 @@ export class Connection implements AsyncIterable<unknown> {
     const transport = this.#transport;
     const limit = transport.maxFrameSize;
     transport.maxFrameSize = HANDSHAKE_FRAME_LIMIT;
+    // Each side receives exactly three handshake frames. The peer's first application frame can arrive in
+    // the same chunk as its last handshake frame (CPython writes '#WELCOME#' and its first request back to
+    // back), so the usual limit comes back the moment the third frame arrives, before the next is parsed.
+    this.#handshakeFrames = { left: HANDSHAKE_FRAMES, limit };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -275,6 +283,7 @@ export class Connection implements AsyncIterable<unknown> {
     } finally {
       clearTimeout(timer);
     }
+    this.#handshakeFrames = null;
     transport.maxFrameSize = limit;
   }
 
@@ -325,6 +334,11 @@ export class Connection implements AsyncIterable<unknown> {
   }
 
   #onFrame(frame: Buffer): void {
+    const handshake = this.#handshakeFrames;
+    if (handshake !== null && --handshake.left === 0) {
+      this.#transport.maxFrameSize = handshake.limit;
+      this.#handshakeFrames = null;
+    }
     if (this.#detached) {
       this.#detached.frame(frame);
       return;
