@@ -1,0 +1,18 @@
+/**
+ * mpmanager's public API: exactly what users get. Internals stay out of it.
+ */
+export { Connection, Listener, Client, Pipe, type ConnectionOptions, type ListenerOptions, type ClientOptions } from './connection/index.js';
+export { type Address, type TcpAddress, parseAddress, formatAddress } from './transport/address.js';
+export { BaseManager, type ManagerOptions } from './manager/base-manager.js';
+export { SyncManager } from './manager/sync-manager.js';
+export { Server, type ServerOptions } from './server/server.js';
+export { currentCall, type CallContext, type Owner } from './server/context.js';
+export { PY_SIGNATURES, GET_VALUE } from './server/dispatch.js';
+export { PY_REPR } from './server/repr.js';
+export type { TypeidOptions } from './server/registry.js';
+export type { CallOptions } from './protocol/native-client.js';
+export { Token } from './protocol/token.js';
+export { Tuple, tuple, Slice } from './codec/values.js';
+export { type Codec, registerCodec } from './codec/index.js';
+export * from './errors.js';
+export * from '../proxies/index.js';
