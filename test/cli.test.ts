@@ -1,0 +1,65 @@
+/**
+ * `npm start` (mpmanager serve) and `mpmanager info` as real processes: the server prints its authkey
+ * and address, serves a SyncManager that our clients and stock Python clients use, `info` reports its
+ * objects, and SIGINT/SIGTERM stop it cleanly.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { SyncManager } from '../src/manager/sync-manager.js';
+import { parseAddress } from '../src/transport/address.js';
+import { killAll, run } from './fixtures/processes.js';
+import { pythonVersions, runPython } from './support/python.js';
+
+const TIMEOUT = 45_000;
+afterEach(() => killAll());
+
+describe('mpmanager serve / info', () => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('serves a SyncManager with a generated key, answers info, and stops on %s', { timeout: TIMEOUT }, async (signal) => {
+    const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0'], { env: { MPM_AUTHKEY: '' } });
+    const keyLine = await server.line(/^authkey: /);
+    const authkey = keyLine.slice('authkey: '.length);
+    expect(authkey).toMatch(/^[0-9a-f]{32}$/);
+    const address = (await server.line(/^listening on /)).slice('listening on '.length);
+
+    const manager = await new SyncManager(parseAddress(address), { authkey }).connect();
+    const queue = await manager.Queue<number>();
+    await queue.put(7);
+    const info = run('src/cli.ts', ['info', '--address', address, '--authkey', authkey]);
+    expect(await info.exit()).toBe(0);
+    expect(info.stdout).toContain('objects: 1');
+    expect(info.stdout.join('\n')).toMatch(/refcount=1/);
+    expect(await queue.get()).toBe(7);
+    await manager.shutdown();
+
+    server.child.kill(signal);
+    expect(await server.exit()).toBe(0);
+    expect(server.stdout).toContain('server stopped');
+  });
+
+  const py = pythonVersions()[0];
+  it.skipIf(!py?.available)('serves a stock Python SyncManager client, with --authkey and a Unix socket path', { timeout: TIMEOUT }, async () => {
+    const path = `/tmp/mpm-cli-${process.pid}-${Date.now()}.sock`;
+    const server = run('src/cli.ts', ['serve', '--address', path, '--authkey', 'secret']);
+    expect(await server.line(/^listening on /)).toBe(`listening on ${path}`);
+    expect(server.stdout.some((l) => l.startsWith('authkey:'))).toBe(false);
+    const client = runPython(py!, `
+import sys
+from multiprocessing.managers import SyncManager
+m = SyncManager(sys.argv[1], authkey=b'secret'); m.connect()
+d = m.dict(a=1); d['b'] = (2, 3)
+print(sorted(d.items()))
+`, [path]);
+    const out = await client.exit();
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toBe("[('a', 1), ('b', (2, 3))]");
+    server.child.kill('SIGTERM');
+    expect(await server.exit()).toBe(0);
+  });
+
+  it('a wrong authkey makes info fail with one line saying the keys differ', { timeout: TIMEOUT }, async () => {
+    const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'right']);
+    const address = (await server.line(/^listening on /)).slice('listening on '.length);
+    const info = run('src/cli.ts', ['info', '--address', address, '--authkey', 'wrong']);
+    expect(await info.exit()).toBe(1);
+    expect(info.stderr.filter((l) => l !== '')).toEqual([expect.stringMatching(/^mpmanager info: .*authkeys differ/)]);
+  });
+});
