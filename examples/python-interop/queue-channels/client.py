@@ -1,7 +1,7 @@
 """The queue-per-channel client of the reference programs, in stock Python.
 
-    python3 examples/python-interop/queue-channels/client.py [--sender-address 127.0.0.1:1001]
-        [--receiver-address 127.0.0.1:1002] [--authkey password] [--channel ch-1] [--count 3]
+    python3 examples/python-interop/queue-channels/client.py [--address 127.0.0.1:50001]
+        [--result-address 127.0.0.1:50002] [--authkey password] [--channel ch-1] [--count 3]
 
 `MY_Client` is the reference program's, unchanged but for the addresses and key: it registers the
 typeids without callables, `SetResultQueue` with a `NamespaceProxy` subclass exposing `set_channel`,
@@ -73,14 +73,14 @@ def parse_address(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--sender-address', default='127.0.0.1:1001')
-    parser.add_argument('--receiver-address', default='127.0.0.1:1002')
+    parser.add_argument('--address', default='127.0.0.1:50001', help='the sender manager (input queue)')
+    parser.add_argument('--result-address', default='127.0.0.1:50002', help='the receiver manager (channels)')
     parser.add_argument('--authkey', default='password')
     parser.add_argument('--channel', default='ch-1')
     parser.add_argument('--count', type=int, default=3)
     args = parser.parse_args()
 
-    client = MY_Client(args.channel, parse_address(args.sender_address), parse_address(args.receiver_address),
+    client = MY_Client(args.channel, parse_address(args.address), parse_address(args.result_address),
                        args.authkey.encode())
     print('channel {} ready'.format(args.channel), flush=True)
     for n in range(args.count):

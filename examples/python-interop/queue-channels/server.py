@@ -1,14 +1,15 @@
 """The queue-per-channel server of the reference programs, in stock Python.
 
-    python3 examples/python-interop/queue-channels/server.py [--sender-address 127.0.0.1:1001]
-        [--receiver-address 127.0.0.1:1002] [--authkey password] [--workers 5]
+    python3 examples/python-interop/queue-channels/server.py [--address 127.0.0.1:50001]
+        [--result-address 127.0.0.1:50002] [--authkey password] [--workers 5]
 
-Two managers: the sender serves `GetAudioQueue` (the input queue of (data_a, data_b, channel_id));
-the receiver serves `SetResultQueue` (an object with `set_channel`, used through a NamespaceProxy
+Two managers (the reference's ports 1001 and 1002 need root, so the defaults are 50001 and 50002, as in
+examples/queue-channels/server.ts): the sender, at --address, serves `GetAudioQueue` (the input queue of
+(data_a, data_b, channel_id)); the receiver, at --result-address, serves `SetResultQueue` (an object with `set_channel`, used through a NamespaceProxy
 subclass by the client) and `GetResultQueue(channel_id)` (that channel's result queue, or an error dict).
 Worker threads take inputs and put `((data_a, worker), channel_id)` results, which a mediator routes to
-each channel's queue. Prints 'sender listening on ADDRESS' and 'receiver listening on ADDRESS' (port 0
-picks free ports), and serves until Enter, SIGINT or SIGTERM.
+each channel's queue. Prints 'listening on SENDER and RECEIVER' (port 0 picks free ports), and serves
+until Enter, SIGINT or SIGTERM.
 
 Relies on the 'fork' start method (Linux's default up to Python 3.13), as the reference does: the
 managers' processes inherit the queues and the lambdas.
@@ -95,22 +96,21 @@ def wait_for_stop():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--sender-address', default='127.0.0.1:1001')
-    parser.add_argument('--receiver-address', default='127.0.0.1:1002')
+    parser.add_argument('--address', default='127.0.0.1:50001', help='the sender manager (input queue)')
+    parser.add_argument('--result-address', default='127.0.0.1:50002', help='the receiver manager (channels)')
     parser.add_argument('--authkey', default='password')
     parser.add_argument('--workers', type=int, default=5)
     args = parser.parse_args()
 
     authkey = args.authkey.encode()
-    sender = QueueManager(parse_address(args.sender_address), authkey=authkey)
-    receiver = QueueManager(parse_address(args.receiver_address), authkey=authkey)
+    sender = QueueManager(parse_address(args.address), authkey=authkey)
+    receiver = QueueManager(parse_address(args.result_address), authkey=authkey)
     multiprocessing.current_process().authkey = authkey
     for i in range(args.workers):
         threading.Thread(target=worker, args=(i,), daemon=True).start()
     sender.start()
     receiver.start()
-    print('sender listening on {}'.format(format_address(sender.address)), flush=True)
-    print('receiver listening on {}'.format(format_address(receiver.address)), flush=True)
+    print('listening on {} and {}'.format(format_address(sender.address), format_address(receiver.address)), flush=True)
     try:
         wait_for_stop()
     finally:
