@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Client, Listener } from '../../src/connection/index.js';
 import { KeyError, PythonError } from '../../src/errors.js';
 import { Slice, Tuple, tuple } from '../../src/codec/values.js';
+import { PICKLE_REDUCE, PythonClass, type PickleReduce } from '../../src/codec/pickle/index.js';
 import type { Address } from '../../src/transport/address.js';
 import { pythonVersions } from '../support/python.js';
 import { AUTHKEY, PY_PRELUDE, TIMEOUT, addressArg, finish, onCleanup, python, socketPath } from './helpers.js';
@@ -16,8 +17,9 @@ import { AUTHKEY, PY_PRELUDE, TIMEOUT, addressArg, finish, onCleanup, python, so
 const PY_SENDER = `${PY_PRELUDE}
 from multiprocessing.connection import Client
 c = Client(addr(sys.argv[1]), authkey=sys.argv[2].encode())
+import ctypes
 values = [None, True, 42, -7, 2**70, -1.5, 'héllo ✓', b'\\x00\\xff', bytearray(b'ba'), (1, 'a'), (), [1, [2, (3,)]],
-          {'a': 1, 'b': [None]}, {1: 'x', (2, 3): 'y'}, {1, 2}, slice(1, 5, 2)]
+          {'a': 1, 'b': [None]}, {1: 'x', (2, 3): 'y'}, {1, 2}, slice(1, 5, 2), (str, ctypes.c_char_p)]
 for v in values:
     c.send(v)
     back = c.recv()
@@ -46,6 +48,11 @@ c.close()
 l.close()
 `;
 
+/** An object that pickles as the Python object `reduce` describes. */
+function pickled(reduce: PickleReduce): object {
+  return { [PICKLE_REDUCE]: () => reduce };
+}
+
 const FAMILIES: ReadonlyArray<[string, () => Address]> = [
   ['tcp', () => ['127.0.0.1', 0]],
   ['unix', socketPath],
@@ -66,7 +73,7 @@ describe.each(pythonVersions())('CPython $version', (py) => {
         conn.send(msg);
       }
       conn.close();
-      expect(await finish(run)).toEqual(['ok 16']);
+      expect(await finish(run)).toEqual(['ok 17']);
       // What JavaScript saw: Python's types mapped as the codec documents.
       expect(seen.slice(0, 6)).toEqual([null, true, 42, -7, 2n ** 70n, -1.5]);
       expect(seen[6]).toBe('héllo ✓');
@@ -78,7 +85,9 @@ describe.each(pythonVersions())('CPython $version', (py) => {
       expect(seen[13]).toBeInstanceOf(Map);
       expect(seen[14]).toEqual(new Set([1, 2]));
       expect(seen[15]).toEqual(new Slice(1, 5, 2));
-      expect(seen[16]).toBeInstanceOf(KeyError);
+      // Classes as values (a manager Value's typecode): names only, written back as the same globals.
+      expect(seen[16]).toEqual(tuple(new PythonClass('builtins', 'str'), new PythonClass('ctypes', 'c_char_p')));
+      expect(seen[17]).toBeInstanceOf(KeyError);
     });
 
     it.skipIf(!py.available)("our Client with serializer 'pickle' sends what a stock conn.recv() reads", { timeout: TIMEOUT }, async () => {
@@ -101,6 +110,11 @@ describe.each(pythonVersions())('CPython $version', (py) => {
         new Set(['s']),
         new KeyError('k'),
         new PythonError('_queue.Empty'),
+        // Objects that say how they pickle: what a '#GETVALUE' reply carries for Value, Array, Namespace.
+        pickled({ global: 'multiprocessing.managers.Value', newobj: true, state: { _typecode: 'i', _value: 7 } }),
+        pickled({ global: 'array.array', args: ['d', [1.5, 2]] }),
+        pickled({ global: 'multiprocessing.managers.Namespace', newobj: true, state: { name: 'Bob' } }),
+        new PythonClass('ctypes', 'c_int'),
       ];
       for (const v of values) conn.send(v);
       conn.send('close');
@@ -122,6 +136,10 @@ describe.each(pythonVersions())('CPython $version', (py) => {
         "{'s'}",
         "KeyError('k')",
         'Empty()',
+        "Value('i', 7)",
+        "array('d', [1.5, 2.0])",
+        "Namespace(name='Bob')",
+        "<class 'ctypes.c_int'>",
       ]);
     });
   });

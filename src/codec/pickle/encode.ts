@@ -369,7 +369,10 @@ class Pickler {
       }
     } else {
       const proto: unknown = Object.getPrototypeOf(v);
-      if (proto === Object.prototype || proto === null) this.#dict(v as Record<string, unknown>);
+      if (proto === Object.prototype || proto === null) {
+        if (hasPickleReduce(v)) this.#custom(v, v[PICKLE_REDUCE]());
+        else this.#dict(v as Record<string, unknown>);
+      }
       else if (v instanceof Map) this.#map(v);
       else if (v instanceof Set) this.#set(v);
       else if (v instanceof Token) this.#token(v);
