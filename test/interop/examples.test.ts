@@ -2,15 +2,15 @@
  * The reference programs with either side swapped, run as the real programs (node --import tsx for the
  * TypeScript side, python3 for examples/python-interop/), for every installed CPython version: the
  * socket pair (both ways, and once over a Unix socket), the patch_dict manager (both ways), and the
- * queue-per-channel server (both ways, when the TypeScript side exists). Every process runs in its own
- * process group, killed after each test, so a manager's own child process never outlives a test.
+ * queue-per-channel server (both ways). Every process runs in its own process group, killed when its
+ * test finishes, so a Python manager's own server process never outlives a test.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pythonVersions, type PythonVersion } from '../support/python.js';
 import { TIMEOUT, socketPath } from './helpers.js';
 
@@ -30,20 +30,32 @@ interface Proc {
   stop(): void;
 }
 
-const procs: Proc[] = [];
-afterEach(() => {
-  for (const p of procs.splice(0)) {
+/** Kills a test's processes, each with its whole group: a Python manager's server process is a child. */
+function killAll(procs: readonly Proc[]): void {
+  for (const p of procs) {
     const pid = p.child.pid;
-    // The whole group: a Python manager's server process is a child of the program.
-    if (pid !== undefined) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
+    if (pid === undefined) continue;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
     }
   }
-});
+}
+
+/** Starts the programs of one test, killed when that test finishes (tests here run concurrently). */
+function launcher(onTestFinished: (fn: () => void) => void): {
+  node(script: string, args: string[]): Proc;
+  python(py: PythonVersion, script: string, args: string[]): Proc;
+} {
+  const procs: Proc[] = [];
+  onTestFinished(() => killAll(procs));
+  const track = (p: Proc) => (procs.push(p), p);
+  return {
+    node: (script, args) => track(start(process.execPath, ['--import', 'tsx', script, ...args])),
+    python: (py, script, args) => track(start('python3', ['-u', script, ...args], py.env)),
+  };
+}
 
 function start(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Proc {
   const child = spawn(command, args, { cwd: ROOT, env, stdio: 'pipe', detached: true });
@@ -106,12 +118,9 @@ function start(command: string, args: string[], env: NodeJS.ProcessEnv = process
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
   };
-  procs.push(proc);
   return proc;
 }
 
-const node = (script: string, args: string[]) => start(process.execPath, ['--import', 'tsx', script, ...args]);
-const python = (py: PythonVersion, script: string, args: string[]) => start('python3', ['-u', script, ...args], py.env);
 
 /** The address a server printed on its `listening on ADDRESS` line. */
 async function listening(server: Proc, prefix = 'listening on '): Promise<string> {
@@ -129,8 +138,10 @@ async function queueAddresses(server: Proc): Promise<string[]> {
 const TS_QUEUE_SERVER = TS('queue-channels/server.ts');
 const TS_QUEUE_CLIENT = TS('queue-channels/client.ts');
 
-describe.each(pythonVersions())('reference programs with CPython $version', (py) => {
-  it.skipIf(!py.available)('socket: TypeScript server, Python client', { timeout: TIMEOUT }, async () => {
+// Concurrent: each test mostly waits for processes to start (at most vitest's maxConcurrency at once).
+describe.concurrent.each(pythonVersions())('reference programs with CPython $version', (py) => {
+  it.skipIf(!py.available)('socket: TypeScript server, Python client', { timeout: TIMEOUT }, async ({ onTestFinished }) => {
+    const { node, python } = launcher(onTestFinished);
     const server = node(TS('socket/server.ts'), ['--address', '127.0.0.1:0', '--authkey', KEY]);
     const address = await listening(server);
     await python(py, PY('socket/client.py'), ['--address', address, '--authkey', KEY, '--pause', '0.05']).exit();
@@ -138,7 +149,8 @@ describe.each(pythonVersions())('reference programs with CPython $version', (py)
     expect(server.stdout.slice(1)).toEqual([expect.stringMatching(/^connection accepted from 127\.0\.0\.1:\d+$/), 'foo1', 'foo2', 'close server']);
   });
 
-  it.skipIf(!py.available)('socket: Python server, TypeScript client (--serializer pickle)', { timeout: TIMEOUT }, async () => {
+  it.skipIf(!py.available)('socket: Python server, TypeScript client (--serializer pickle)', { timeout: TIMEOUT }, async ({ onTestFinished }) => {
+    const { node, python } = launcher(onTestFinished);
     const server = python(py, PY('socket/server.py'), ['--address', '127.0.0.1:0', '--authkey', KEY]);
     const address = await listening(server);
     await node(TS('socket/client.ts'), ['--address', address, '--authkey', KEY, '--serializer', 'pickle']).exit();
@@ -146,7 +158,8 @@ describe.each(pythonVersions())('reference programs with CPython $version', (py)
     expect(server.stdout.slice(1)).toEqual([expect.stringMatching(/^connection accepted from \('127\.0\.0\.1', \d+\)$/), 'foo1', 'foo2', 'close server']);
   });
 
-  it.skipIf(!py.available)('socket over a Unix socket, both ways', { timeout: TIMEOUT }, async () => {
+  it.skipIf(!py.available)('socket over a Unix socket, both ways', { timeout: TIMEOUT }, async ({ onTestFinished }) => {
+    const { node, python } = launcher(onTestFinished);
     const tsServer = node(TS('socket/server.ts'), ['--address', socketPath(), '--authkey', KEY]);
     await python(py, PY('socket/client.py'), ['--address', await listening(tsServer), '--authkey', KEY, '--pause', '0']).exit();
     await tsServer.exit();
@@ -158,7 +171,8 @@ describe.each(pythonVersions())('reference programs with CPython $version', (py)
     expect(pyServer.stdout.slice(-3)).toEqual(['foo1', 'foo2', 'close server']);
   });
 
-  it.skipIf(!py.available)('patch_dict: TypeScript server, Python client', { timeout: TIMEOUT }, async () => {
+  it.skipIf(!py.available)('patch_dict: TypeScript server, Python client', { timeout: TIMEOUT }, async ({ onTestFinished }) => {
+    const { node, python } = launcher(onTestFinished);
     const server = node(TS('patch-dict/server.ts'), ['--address', '127.0.0.1:0', '--authkey', KEY]);
     const client = python(py, PY('patch-dict/client.py'), ['--address', await listening(server), '--authkey', KEY]);
     await client.exit();
@@ -168,7 +182,8 @@ describe.each(pythonVersions())('reference programs with CPython $version', (py)
     await server.exit();
   });
 
-  it.skipIf(!py.available)('patch_dict: Python server, TypeScript client (--serializer pickle)', { timeout: TIMEOUT }, async () => {
+  it.skipIf(!py.available)('patch_dict: Python server, TypeScript client (--serializer pickle)', { timeout: TIMEOUT }, async ({ onTestFinished }) => {
+    const { node, python } = launcher(onTestFinished);
     const server = python(py, PY('patch-dict/server.py'), ['--address', '127.0.0.1:0', '--authkey', KEY]);
     const client = node(TS('patch-dict/client.ts'), ['--address', await listening(server), '--authkey', KEY, '--serializer', 'pickle']);
     await client.exit();
@@ -179,7 +194,8 @@ describe.each(pythonVersions())('reference programs with CPython $version', (py)
     expect(server.stdout.at(-1)).toBe('server stopped');
   });
 
-  it.skipIf(!py.available || !existsSync(TS_QUEUE_SERVER))('queue-channels: TypeScript server, Python client', { timeout: TIMEOUT }, async () => {
+  it.skipIf(!py.available || !existsSync(TS_QUEUE_SERVER))('queue-channels: TypeScript server, Python client', { timeout: TIMEOUT }, async ({ onTestFinished }) => {
+    const { node, python } = launcher(onTestFinished);
     const server = node(TS_QUEUE_SERVER, ['--address', '127.0.0.1:0', '--result-address', '127.0.0.1:0', '--authkey', KEY]);
     const args = [...(await queueAddresses(server)), '--authkey', KEY];
     const client = python(py, PY('queue-channels/client.py'), [...args, '--channel', 'ch-1', '--count', '3']);
@@ -198,7 +214,8 @@ describe.each(pythonVersions())('reference programs with CPython $version', (py)
     await server.exit();
   });
 
-  it.skipIf(!py.available || !existsSync(TS_QUEUE_CLIENT))('queue-channels: Python server, TypeScript client (--serializer pickle)', { timeout: TIMEOUT }, async () => {
+  it.skipIf(!py.available || !existsSync(TS_QUEUE_CLIENT))('queue-channels: Python server, TypeScript client (--serializer pickle)', { timeout: TIMEOUT }, async ({ onTestFinished }) => {
+    const { node, python } = launcher(onTestFinished);
     const server = python(py, PY('queue-channels/server.py'), ['--address', '127.0.0.1:0', '--result-address', '127.0.0.1:0', '--authkey', KEY]);
     const args = [...(await queueAddresses(server)), '--authkey', KEY, '--serializer', 'pickle'];
     const client = node(TS_QUEUE_CLIENT, [...args, '--channel', 'ch-ts', '--count', '3']);
