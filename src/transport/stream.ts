@@ -97,6 +97,20 @@ export class StreamTransport implements Transport {
   send(payload: Uint8Array): boolean {
     if (this.#done || this.#socket.destroyed) throw new ConnectionClosedError();
     const n = payload.length;
+    if (!this.#flushScheduled) {
+      // The first frame of a tick goes out at once (a lone request or reply waits for nothing); the
+      // frames that follow it in the same tick are gathered and written together when the tick ends.
+      this.#flushScheduled = true;
+      setImmediate(this.#flush);
+      const parts = encodeFrame(payload);
+      if (parts.length === 1) this.#socket.write(parts[0] as Buffer);
+      else {
+        this.#socket.cork();
+        for (const part of parts) this.#socket.write(part);
+        this.#socket.uncork();
+      }
+      return this.#socket.writableLength < HIGH_WATER;
+    }
     if (n <= COALESCE_LIMIT) {
       if (this.#batch === null || this.#batchLength + 4 + n > this.#batch.length) {
         if (this.#batch !== null) this.#batchSize = Math.min(this.#batchSize * 2, MAX_BATCH);
@@ -118,10 +132,6 @@ export class StreamTransport implements Transport {
         this.#queued.push(part);
         this.#queuedBytes += part.length;
       }
-    }
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(this.#flush);
     }
     return this.#socket.writableLength + this.#queuedBytes < HIGH_WATER;
   }
