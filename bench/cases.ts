@@ -1,0 +1,149 @@
+/**
+ * The benchmark's cases: what each side runs, with which parameters, and how a measurement becomes the
+ * figure in the table. `ours` is mpmanager, `cpython` stock CPython 3.11 (standard library only).
+ */
+import type { ClientParams } from './lib/protocol.js';
+
+export type Transport = 'tcp' | 'unix';
+
+/** Units; µs and KiB are lower-is-better, rates higher-is-better. */
+export type Unit = 'µs' | 'calls/s' | 'MB/s' | 'KiB/conn' | 'KiB/object';
+
+export function lowerIsBetter(unit: Unit): boolean {
+  return unit === 'µs' || unit === 'KiB/conn' || unit === 'KiB/object';
+}
+
+/**
+ * How one run's measurements (one per client process) become the figure: `latency` is µs per operation
+ * of the single client, `rate` the sum over processes of operations per second, `bytes` the same in MB/s
+ * (10^6 bytes).
+ */
+export type Reduce = 'latency' | 'rate' | 'bytes';
+
+export interface Side {
+  /** Which client program runs: bench/node/client.ts or bench/py/client.py. */
+  client: 'node' | 'python';
+  /** Which server it talks to: mpmanager's or CPython's. */
+  server: 'ours' | 'cpython';
+  /** The manager server, or the raw `Listener` echo server. */
+  target: 'manager' | 'echo';
+  /** Client processes started at once; their results are added up. */
+  procs: number;
+  params: ClientParams;
+}
+
+export interface Case {
+  name: string;
+  unit: Unit;
+  reduce: Reduce;
+  /** What the case measures, for the README and machine.json. */
+  what: string;
+  ours(t: Transport): Side;
+  cpython(t: Transport): Side;
+}
+
+export interface Sizes {
+  quick: boolean;
+}
+
+/** Parameters for a count case: at least `warmup` operations and `warmupSeconds` of warm-up. */
+function counts(warmup: number, count: number, warmupSeconds: number): ClientParams {
+  return { warmup, count, warmupSeconds, seconds: 0 };
+}
+
+/** Parameters for a throughput case. */
+function duration(warmupSeconds: number, seconds: number, inflight = 1): ClientParams {
+  return { warmup: 0, count: 0, warmupSeconds, seconds, inflight };
+}
+
+export function cases({ quick }: Sizes): Case[] {
+  const [warmS, runS] = quick ? [0.2, 0.4] : [1, 1.5];
+  const latency = quick ? counts(100, 500, warmS) : counts(500, 3000, warmS);
+  const queue = quick ? counts(50, 300, warmS) : counts(200, 2000, warmS);
+  const MiB16 = 16 * 1024 * 1024;
+  const bulk: ClientParams = { ...(quick ? counts(1, 2, warmS) : counts(1, 5, warmS)), size: MiB16 };
+  // CPython opens three connections per proxy; over TCP each waits ~40 ms on Nagle (cpython-wire.md §6).
+  const pyCreate = (t: Transport) =>
+    t === 'tcp' ? (quick ? counts(1, 5, warmS) : counts(2, 20, warmS)) : quick ? counts(5, 50, warmS) : counts(10, 200, warmS);
+  const ourCreate = quick ? counts(50, 200, warmS) : counts(100, 1000, warmS);
+
+  const side = (client: Side['client'], server: Side['server'], target: Side['target'], procs: number, params: ClientParams): Side => ({
+    client,
+    server,
+    target,
+    procs,
+    params,
+  });
+
+  return [
+    {
+      name: 'raw-pingpong',
+      unit: 'µs',
+      reduce: 'latency',
+      what: 'a 16-byte sendBytes/recvBytes round trip to an echo Listener on one authenticated connection',
+      ours: () => side('node', 'ours', 'echo', 1, latency),
+      cpython: () => side('python', 'cpython', 'echo', 1, latency),
+    },
+    {
+      name: 'call-latency',
+      unit: 'µs',
+      reduce: 'latency',
+      what: "one dict proxy __getitem__('k') at a time, one client",
+      ours: () => side('node', 'ours', 'manager', 1, latency),
+      cpython: () => side('python', 'cpython', 'manager', 1, latency),
+    },
+    {
+      name: 'pipelined-throughput',
+      unit: 'calls/s',
+      reduce: 'rate',
+      what: "__getitem__('k'): one mpmanager client with 64 calls in flight on its one connection, against CPython's best: 4 client processes, one call in flight each",
+      ours: () => side('node', 'ours', 'manager', 1, duration(warmS, runS, 64)),
+      cpython: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
+    },
+    {
+      name: 'clients4-throughput',
+      unit: 'calls/s',
+      reduce: 'rate',
+      what: "__getitem__('k'): 4 client processes at once, one call in flight each, each on its own dict",
+      ours: () => side('node', 'ours', 'manager', 4, duration(warmS, runS)),
+      cpython: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
+    },
+    {
+      name: 'create-proxy',
+      unit: 'µs',
+      reduce: 'latency',
+      what: 'creating a dict proxy from a connected client (proxies kept until the run ends, released outside the timing)',
+      ours: () => side('node', 'ours', 'manager', 1, ourCreate),
+      cpython: (t) => side('python', 'cpython', 'manager', 1, pyCreate(t)),
+    },
+    {
+      name: 'queue-pair',
+      unit: 'µs',
+      reduce: 'latency',
+      what: 'put(x) then get() on a Queue proxy, one pair at a time',
+      ours: () => side('node', 'ours', 'manager', 1, queue),
+      cpython: () => side('python', 'cpython', 'manager', 1, queue),
+    },
+    {
+      name: 'py-clients-server',
+      unit: 'calls/s',
+      reduce: 'rate',
+      what: "4 stock CPython client processes, one dict __getitem__('k') in flight each: against mpmanager's server (CPython's protocol, same address) versus a CPython SyncManager server",
+      ours: () => side('python', 'ours', 'manager', 4, duration(warmS, runS)),
+      cpython: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
+    },
+    {
+      name: 'bulk-16mib',
+      unit: 'MB/s',
+      reduce: 'bytes',
+      what: "a 16 MiB bytes value stored with __setitem__ and read back with __getitem__; MB/s counts both directions (2 × 16 MiB per round)",
+      ours: () => side('node', 'ours', 'manager', 1, bulk),
+      cpython: () => side('python', 'cpython', 'manager', 1, bulk),
+    },
+  ];
+}
+
+/** Sizes of the memory rows, and how many fresh-server measurements each row is the median of. */
+export function memorySizes({ quick }: Sizes): { conns: number; objects: number; runs: number } {
+  return quick ? { conns: 50, objects: 1000, runs: 1 } : { conns: 200, objects: 10_000, runs: 3 };
+}

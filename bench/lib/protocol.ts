@@ -1,0 +1,34 @@
+/**
+ * What the orchestrator and the client processes (Node and Python) agree on. A client gets its case,
+ * the server address (JSON), the authkey (hex) and these parameters (JSON) on its command line, prints
+ * `{"ready": true}` once set up and warmed up, then one `Measurement` per `go` line on stdin.
+ * `bench/py/client.py` reads the same parameters.
+ */
+
+export interface ClientParams {
+  /** Operations before the first measurement, at least (count cases). */
+  warmup: number;
+  /** Operations per measurement (count cases). */
+  count: number;
+  /**
+   * Seconds of warm-up before the first measurement, at least: throughput cases call for this long;
+   * count cases keep going past `warmup` operations until this much time has passed (V8 optimises
+   * the hot path only after a while, on both the client and the server).
+   */
+  warmupSeconds: number;
+  /** Seconds per measurement (throughput cases). */
+  seconds: number;
+  /** Calls kept in flight on the one connection (throughput cases; default 1). */
+  inflight?: number;
+  /** Bytes of the bulk value (bulk case). */
+  size?: number;
+}
+
+/** One measurement: `ops` operations (bytes for the bulk case) in `seconds`. */
+export interface Measurement {
+  ops: number;
+  seconds: number;
+}
+
+/** The value stored under `'k'` and put on queues: a short string, as Python's `'v' * 16`. */
+export const SMALL_VALUE = 'vvvvvvvvvvvvvvvv';

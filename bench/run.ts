@@ -1,0 +1,323 @@
+/**
+ * `npm run bench`: runs every case against mpmanager and against stock CPython in the same run, over TCP
+ * and over a Unix socket, prints a table and writes `bench/results.json` (the rows) and
+ * `bench/machine.json` (machine, versions, run counts and parameters). See bench/README.md.
+ *
+ * Environment: `BENCH_RUNS` (default 5) measured runs per case and side, the median is reported;
+ * `BENCH_QUICK=1` one run with smaller counts (a smoke test, not a measurement); `BENCH_PYTHON` the
+ * CPython to compare with (default `python3`).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cases, lowerIsBetter, memorySizes, type Case, type Reduce, type Side, type Transport, type Unit } from './cases.js';
+import { Child, killAll, nodeChild, pythonChild, ROOT, type Message } from './lib/children.js';
+import type { Measurement } from './lib/protocol.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const RUNS = QUICK ? 1 : Math.max(1, Number(process.env.BENCH_RUNS ?? '5') || 5);
+const TRANSPORTS: readonly Transport[] = ['tcp', 'unix'];
+const AUTHKEY = randomBytes(32).toString('hex');
+const TMP = mkdtempSync(join(tmpdir(), 'mpm-bench-'));
+
+/** One row of results.json. */
+interface Row {
+  case: string;
+  transport: Transport;
+  unit: Unit;
+  ours: number;
+  cpython: number;
+  /** How many times better mpmanager is (above 1 means better, whichever way the unit points). */
+  ratio: number;
+}
+
+/** The run count shown in the table for each row (results.json keeps exactly the fields above). */
+const runsOf = new WeakMap<Row, number>();
+
+// ---- cleanup: no child outlives the run ----------------------------------------------------------
+
+function cleanup(): void {
+  killAll();
+  rmSync(TMP, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping every benchmark process`);
+    cleanup();
+    process.exit(130);
+  });
+}
+
+// ---- servers -------------------------------------------------------------------------------------
+
+interface Server {
+  child: Child;
+  address: unknown;
+  pid: number;
+}
+
+let pythonExe = process.env.BENCH_PYTHON ?? 'python3';
+
+let servers = 0;
+
+/** Loopback with a free port, or a fresh socket path (a killed server leaves its path behind). */
+function listenAddress(transport: Transport, name: string): unknown {
+  return transport === 'tcp' ? ['127.0.0.1', 0] : join(TMP, `${name}-${++servers}.sock`);
+}
+
+async function startServer(side: 'ours' | 'cpython', target: 'manager' | 'echo', transport: Transport, tag = ''): Promise<Server> {
+  const name = `${side}-${target}-${transport}${tag}`;
+  const address = JSON.stringify(listenAddress(transport, name));
+  const child =
+    side === 'ours'
+      ? nodeChild(name, target === 'manager' ? 'bench/node/manager-server.ts' : 'bench/node/echo-server.ts', [address, AUTHKEY], ['--expose-gc'])
+      : pythonChild(name, target === 'manager' ? 'bench/py/server.py' : 'bench/py/echo_server.py', [address, AUTHKEY]);
+  const msg = await child.next(60_000);
+  return { child, address: msg.address, pid: Number(msg.pid) };
+}
+
+type Servers = Record<`${'ours' | 'cpython'}-${'manager' | 'echo'}`, Server>;
+
+async function startServers(transport: Transport): Promise<Servers> {
+  const [a, b, c, d] = await Promise.all([
+    startServer('ours', 'manager', transport),
+    startServer('ours', 'echo', transport),
+    startServer('cpython', 'manager', transport),
+    startServer('cpython', 'echo', transport),
+  ]);
+  return { 'ours-manager': a, 'ours-echo': b, 'cpython-manager': c, 'cpython-echo': d };
+}
+
+// ---- cases ---------------------------------------------------------------------------------------
+
+function startClients(caseName: string, side: Side, server: Server, label: string): Child[] {
+  const args = [caseName, JSON.stringify(server.address), AUTHKEY, JSON.stringify(side.params)];
+  return Array.from({ length: side.procs }, (_, i) => {
+    const name = `${label}-client${side.procs > 1 ? `-${i + 1}` : ''}`;
+    return side.client === 'node' ? nodeChild(name, 'bench/node/client.ts', args) : pythonChild(name, 'bench/py/client.py', args);
+  });
+}
+
+function figure(reduce: Reduce, results: Measurement[]): number {
+  switch (reduce) {
+    case 'latency': {
+      const [only] = results;
+      if (!only || results.length !== 1) throw new Error('a latency case has one client');
+      return (only.seconds / only.ops) * 1e6;
+    }
+    case 'rate':
+      return results.reduce((sum, r) => sum + r.ops / r.seconds, 0);
+    case 'bytes':
+      return results.reduce((sum, r) => sum + r.ops / r.seconds, 0) / 1e6;
+    default:
+      return reduce satisfies never;
+  }
+}
+
+function asMeasurement(msg: Message, who: string): Measurement {
+  const { ops, seconds } = msg;
+  if (typeof ops !== 'number' || typeof seconds !== 'number' || !(seconds > 0) || !(ops > 0)) {
+    throw new Error(`${who} sent a bad measurement: ${JSON.stringify(msg)}`);
+  }
+  return { ops, seconds };
+}
+
+/** One measured run of one side: `go` to every client at once, one result from each. */
+async function measure(clients: Child[], reduce: Reduce): Promise<number> {
+  for (const c of clients) c.send('go');
+  const results = await Promise.all(clients.map(async (c) => asMeasurement(await c.next(180_000), c.name)));
+  return figure(reduce, results);
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  if (s.length === 0) throw new Error('median of nothing');
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function row(name: string, transport: Transport, unit: Unit, ours: number, cpython: number, runs: number): Row {
+  const ratio = lowerIsBetter(unit) ? cpython / ours : ours / cpython;
+  const r: Row = { case: name, transport, unit, ours: round(ours), cpython: round(cpython), ratio: Number(ratio.toFixed(3)) };
+  runsOf.set(r, runs);
+  return r;
+}
+
+function round(x: number): number {
+  return Math.abs(x) >= 1000 ? Math.round(x) : Number(x.toPrecision(4));
+}
+
+const samples: Record<string, { ours: number[]; cpython: number[] }> = {};
+
+async function runCase(c: Case, transport: Transport, servers: Servers): Promise<Row> {
+  const ours = c.ours(transport);
+  const py = c.cpython(transport);
+  const ourClients = startClients(c.name, ours, servers[`${ours.server}-${ours.target}`], `ours-${c.name}-${transport}`);
+  const pyClients = startClients(c.name, py, servers[`${py.server}-${py.target}`], `cpython-${c.name}-${transport}`);
+  const all = [...ourClients, ...pyClients];
+  try {
+    await Promise.all(all.map((child) => child.next(180_000))); // ready: set up and warmed up
+    // One discarded run per side, each alone on the machine: the warm-ups above ran side by side.
+    if (!QUICK) for (const clients of [ourClients, pyClients]) await measure(clients, c.reduce);
+    const figures = { ours: [] as number[], cpython: [] as number[] };
+    for (let r = 0; r < RUNS; r++) {
+      // Alternate which side goes first, so a slow drift of the machine does not favour one side.
+      const order = r % 2 === 0 ? (['ours', 'cpython'] as const) : (['cpython', 'ours'] as const);
+      for (const who of order) {
+        figures[who].push(await measure(who === 'ours' ? ourClients : pyClients, c.reduce));
+      }
+    }
+    samples[`${c.name}/${transport}`] = figures;
+    return row(c.name, transport, c.unit, median(figures.ours), median(figures.cpython), RUNS);
+  } finally {
+    await Promise.all(all.map((child) => child.stop()));
+  }
+}
+
+// ---- memory --------------------------------------------------------------------------------------
+
+function rssKiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+async function settledRss(server: Server): Promise<number> {
+  await sleep(300);
+  server.child.send('gc');
+  await server.child.next(30_000);
+  await sleep(200);
+  return rssKiB(server.pid);
+}
+
+/** Server RSS growth per idle connection (`conns`) or per hosted one-item dict (`objects`), in KiB. */
+async function memoryPer(side: 'ours' | 'cpython', mode: 'conns' | 'objects', transport: Transport, count: number): Promise<number> {
+  const server = await startServer(side, 'manager', transport, `-mem-${mode}`);
+  const args = [mode, JSON.stringify(server.address), AUTHKEY, String(count)];
+  const name = `${side}-memory-${mode}-${transport}`;
+  const client = side === 'ours' ? nodeChild(name, 'bench/node/memory-client.ts', args) : pythonChild(name, 'bench/py/memory_client.py', args);
+  try {
+    await client.next(120_000);
+    const before = await settledRss(server);
+    client.send('go');
+    await client.next(600_000);
+    const after = await settledRss(server);
+    return (after - before) / count;
+  } finally {
+    await client.stop();
+    await server.child.stop();
+  }
+}
+
+/** The median of `runs` memory measurements of both sides, each on a fresh server, sides alternating. */
+async function memoryRow(name: string, unit: Unit, mode: 'conns' | 'objects', transport: Transport, count: number, runs: number): Promise<Row> {
+  const figures = { ours: [] as number[], cpython: [] as number[] };
+  for (let r = 0; r < runs; r++) {
+    const order = r % 2 === 0 ? (['ours', 'cpython'] as const) : (['cpython', 'ours'] as const);
+    for (const who of order) figures[who].push(await memoryPer(who, mode, transport, count));
+  }
+  samples[`${name}/${transport}`] = figures;
+  return row(name, transport, unit, median(figures.ours), median(figures.cpython), runs);
+}
+
+async function memoryRows(): Promise<Row[]> {
+  const { conns, objects, runs } = memorySizes({ quick: QUICK });
+  const rows: Row[] = [];
+  for (const transport of TRANSPORTS) rows.push(await memoryRow('mem-idle-connection', 'KiB/conn', 'conns', transport, conns, runs));
+  // Hosting an object costs the same whatever the transport; CPython makes one connection per create,
+  // so the Unix socket keeps that part of the run short.
+  rows.push(await memoryRow('mem-small-object', 'KiB/object', 'objects', 'unix', objects, runs));
+  return rows;
+}
+
+// ---- output --------------------------------------------------------------------------------------
+
+function formatNumber(x: number): string {
+  return Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toFixed(Math.abs(x) >= 100 ? 1 : 2);
+}
+
+function table(rows: readonly Row[]): string {
+  const head = ['case', 'transport', 'unit', 'ours', 'cpython', 'ratio', 'runs'];
+  const body = rows.map((r) => [r.case, r.transport, r.unit, formatNumber(r.ours), formatNumber(r.cpython), `${r.ratio.toFixed(2)}x`, String(runsOf.get(r) ?? '')]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const numeric = new Set([3, 4, 5, 6]);
+  const line = (cells: string[]) => cells.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+function machineInfo(caseList: Case[]): Record<string, unknown> {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const python = execFileSync(pythonExe, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).trim();
+  const params: Record<string, unknown> = {};
+  for (const c of caseList) {
+    for (const t of TRANSPORTS) {
+      const strip = (s: Side) => ({ client: s.client, server: s.server, processes: s.procs, ...s.params });
+      params[`${c.name}/${t}`] = { what: c.what, ours: strip(c.ours(t)), cpython: strip(c.cpython(t)) };
+    }
+  }
+  return {
+    date: new Date().toISOString(),
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown',
+    cores: cpus().length,
+    memoryMiB: Math.round(totalmem() / 2 ** 20),
+    kernel: release(),
+    node: process.version,
+    python,
+    pythonExecutable: pythonExe,
+    quick: QUICK,
+    runs: RUNS,
+    reported: QUICK
+      ? 'one run after a short warm-up (smoke test)'
+      : 'median of the measured runs; before them, a warm-up in each client process and one discarded run per side',
+    memory: memorySizes({ quick: QUICK }),
+    params,
+    samples,
+  };
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  // Resolve a version-manager shim once, so every Python child starts as fast as it can.
+  pythonExe = execFileSync(pythonExe, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+  process.env.BENCH_PYTHON = pythonExe;
+  const caseList = cases({ quick: QUICK });
+  const t0 = Date.now();
+  const rows: Row[] = [];
+  console.log(`mpmanager bench: ${QUICK ? 'QUICK smoke run (1 run, small counts)' : `${RUNS} runs per case`}; ours vs CPython ${pythonExe}`);
+  for (const transport of TRANSPORTS) {
+    const servers = await startServers(transport);
+    try {
+      for (const c of caseList) {
+        const r = await runCase(c, transport, servers);
+        rows.push(r);
+        console.log(`  ${c.name.padEnd(22)} ${transport.padEnd(5)} ours ${formatNumber(r.ours)} ${r.unit}, cpython ${formatNumber(r.cpython)} ${r.unit}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      }
+    } finally {
+      await Promise.all(Object.values(servers).map((s) => s.child.stop()));
+    }
+  }
+  for (const r of await memoryRows()) {
+    rows.push(r);
+    console.log(`  ${r.case.padEnd(22)} ${r.transport.padEnd(5)} ours ${formatNumber(r.ours)} ${r.unit}, cpython ${formatNumber(r.cpython)} ${r.unit}`);
+  }
+  console.log(`\n${table(rows)}\n`);
+  console.log(`ratio: how many times better mpmanager is (cpython/ours for µs and KiB, ours/cpython for rates).`);
+  console.log(`figures: median of the runs shown, after a warm-up; ${((Date.now() - t0) / 1000).toFixed(0)} s in all.`);
+  writeFileSync(resolve(ROOT, 'bench/results.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  writeFileSync(resolve(ROOT, 'bench/machine.json'), `${JSON.stringify(machineInfo(caseList), null, 2)}\n`);
+  console.log('wrote bench/results.json and bench/machine.json');
+}
+
+try {
+  await main();
+  process.exit(0);
+} catch (err) {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+}
