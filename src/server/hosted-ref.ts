@@ -5,6 +5,7 @@
  */
 import { RefHolder, type ObjectRef } from '../protocol/ref.js';
 import type { HostedObject, ObjectTable } from './objects.js';
+import { PY_REPR } from './repr.js';
 
 const releaser = new FinalizationRegistry<{ table: ObjectTable; id: string }>(({ table, id }) => table.decref(id));
 
@@ -35,5 +36,12 @@ export class HostedRef extends RefHolder {
 
   toObjectRef(): ObjectRef {
     return this.#ref;
+  }
+
+  /** What Python prints for a proxy held in a value: `<AutoProxy[Queue] object, typeid 'Queue' at 0x…>`. */
+  [PY_REPR](): string {
+    const proxytype = this.#ref.proxytype;
+    const name = proxytype ? proxytype.slice(proxytype.lastIndexOf('.') + 1) : `AutoProxy[${this.#object.typeid}]`;
+    return `<${name} object, typeid '${this.#object.typeid}' at 0x${this.#object.id}>`;
   }
 }

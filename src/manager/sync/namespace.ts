@@ -5,6 +5,7 @@
  */
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR, pyRepr } from '../../server/repr.js';
+import { PICKLE_REDUCE, type PickleReduce } from '../../codec/pickle/index.js';
 
 export class Namespace {
   static readonly [PY_SIGNATURES] = { constructor: ['**kwargs'] };
@@ -29,5 +30,10 @@ export class Namespace {
       .map((name) => `${name}=${pyRepr((this as Record<string, unknown>)[name])}`)
       .sort();
     return `Namespace(${parts.join(', ')})`;
+  }
+
+  /** A Python client's `_getvalue()` gets a `managers.Namespace`, as from CPython (attributes as state). */
+  [PICKLE_REDUCE](): PickleReduce {
+    return { global: 'multiprocessing.managers.Namespace', newobj: true, state: this[GET_VALUE]() };
   }
 }

@@ -7,6 +7,7 @@
 import { PyTypeError, PythonError, ValueError } from '../../errors.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR, pyRepr } from '../../server/repr.js';
+import { PICKLE_REDUCE, type PickleReduce } from '../../codec/pickle/index.js';
 import { asSlice, iterate, seqIndex, sliceIndices, sliceRange, typeName } from './py.js';
 
 /** CPython's `managers.Value`: a box with `get`/`set` and a `value` property. */
@@ -42,6 +43,11 @@ export class Value<T = unknown> {
 
   [PY_REPR](): string {
     return `Value(${pyRepr(this.#typecode)}, ${pyRepr(this.#value)})`;
+  }
+
+  /** A Python client's `_getvalue()` gets a `managers.Value`, as from CPython (its `__dict__` as state). */
+  [PICKLE_REDUCE](): PickleReduce {
+    return { global: 'multiprocessing.managers.Value', newobj: true, state: { _typecode: this.#typecode, _value: this.#value } };
   }
 }
 
@@ -135,5 +141,11 @@ export class PyArray {
     if (this.#items.length === 0) return `array('${this.#typecode}')`;
     const body = this.#typecode === 'u' || this.#typecode === 'w' ? pyRepr(this.#items.join('')) : pyRepr(this.#items);
     return `array('${this.#typecode}', ${body})`;
+  }
+
+  /** A Python client's `_getvalue()` gets an `array.array`, as from CPython. */
+  [PICKLE_REDUCE](): PickleReduce {
+    const items = this.#typecode === 'u' || this.#typecode === 'w' ? this.#items.join('') : this.#items.slice();
+    return { global: 'array.array', args: [this.#typecode, items] };
   }
 }
