@@ -19,6 +19,8 @@ import type { Measurement } from './lib/protocol.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const RUNS = QUICK ? 1 : Math.max(1, Number(process.env.BENCH_RUNS ?? '5') || 5);
+/** `BENCH_CASES=call-latency,mem` runs only the named cases (`mem` = the memory rows); for exploring, not for the README table. */
+const ONLY = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(',')) : null;
 const TRANSPORTS: readonly Transport[] = ['tcp', 'unix'];
 const AUTHKEY = randomBytes(32).toString('hex');
 const TMP = mkdtempSync(join(tmpdir(), 'mpm-bench-'));
@@ -286,11 +288,11 @@ async function main(): Promise<void> {
   // Resolve a version-manager shim once, so every Python child starts as fast as it can.
   pythonExe = execFileSync(pythonExe, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
   process.env.BENCH_PYTHON = pythonExe;
-  const caseList = cases({ quick: QUICK });
+  const caseList = cases({ quick: QUICK }).filter((c) => !ONLY || ONLY.has(c.name));
   const t0 = Date.now();
   const rows: Row[] = [];
   console.log(`mpmanager bench: ${QUICK ? 'QUICK smoke run (1 run, small counts)' : `${RUNS} runs per case`}; ours vs CPython ${pythonExe}`);
-  for (const transport of TRANSPORTS) {
+  for (const transport of caseList.length > 0 ? TRANSPORTS : []) {
     const servers = await startServers(transport);
     try {
       for (const c of caseList) {
@@ -302,13 +304,14 @@ async function main(): Promise<void> {
       await Promise.all(Object.values(servers).map((s) => s.child.stop()));
     }
   }
-  for (const r of await memoryRows()) {
+  for (const r of !ONLY || ONLY.has('mem') ? await memoryRows() : []) {
     rows.push(r);
     console.log(`  ${r.case.padEnd(22)} ${r.transport.padEnd(5)} ours ${formatNumber(r.ours)} ${r.unit}, cpython ${formatNumber(r.cpython)} ${r.unit}`);
   }
   console.log(`\n${table(rows)}\n`);
   console.log(`ratio: how many times better mpmanager is (cpython/ours for µs and KiB, ours/cpython for rates).`);
   console.log(`figures: median of the runs shown, after a warm-up; ${((Date.now() - t0) / 1000).toFixed(0)} s in all.`);
+  if (ONLY) return; // a partial run does not replace the full results
   writeFileSync(resolve(ROOT, 'bench/results.json'), `${JSON.stringify(rows, null, 2)}\n`);
   writeFileSync(resolve(ROOT, 'bench/machine.json'), `${JSON.stringify(machineInfo(caseList), null, 2)}\n`);
   console.log('wrote bench/results.json and bench/machine.json');

@@ -7,6 +7,17 @@
 import { randomBytes } from 'node:crypto';
 import { UnknownObjectError } from '../errors.js';
 
+/** One Set per exposed list: objects of one typeid share it (a dict exposes ~20 names). */
+const exposedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function exposedSet(list: readonly string[]): ReadonlySet<string> {
+  let set = exposedSets.get(list);
+  if (!set) {
+    set = new Set(list);
+    exposedSets.set(list, set);
+  }
+  return set;
+}
+
 export class HostedObject {
   readonly id: string;
   readonly typeid: string;
@@ -21,7 +32,7 @@ export class HostedObject {
     this.typeid = typeid;
     this.referent = referent;
     this.exposedList = exposedList;
-    this.exposed = new Set(exposedList);
+    this.exposed = exposedSet(exposedList);
     this.methodToTypeid = methodToTypeid;
   }
 }

@@ -179,10 +179,19 @@ export class Server {
   /** Hosts an existing value under `typeid` (the registry says what is exposed). Refcount starts at 0. */
   host(typeid: string, referent: unknown): HostedObject {
     const entry = this.registry.get(typeid);
-    let exposed = entry.exposed ?? publicMethods(referent);
-    const extra = Object.keys(entry.methodToTypeid);
-    if (extra.length > 0) exposed = [...exposed, ...extra.filter((m) => !exposed.includes(m))];
+    const exposed = entry.exposed ? this.#exposedOf(entry) : withMapped(publicMethods(referent), entry.methodToTypeid);
     return this.objects.add(typeid, referent, exposed, entry.methodToTypeid);
+  }
+
+  /** A registered exposed list plus the `methodToTypeid` names, computed once per registration. */
+  readonly #exposedLists = new WeakMap<object, readonly string[]>();
+  #exposedOf(entry: { exposed: readonly string[] | null; methodToTypeid: Readonly<Record<string, string>> }): readonly string[] {
+    let list = this.#exposedLists.get(entry);
+    if (!list) {
+      list = Object.freeze(withMapped(entry.exposed ?? [], entry.methodToTypeid));
+      this.#exposedLists.set(entry, list);
+    }
+    return list;
   }
 
   /** The reference a client receives for a hosted object. */
@@ -222,6 +231,12 @@ export class Server {
   assertRunning(): void {
     if (this.#stopped) throw new StateError('the server has shut down');
   }
+}
+
+/** `exposed` plus any `methodToTypeid` name it lacks (CPython: `list(exposed) + list(method_to_typeid)`). */
+function withMapped(exposed: readonly string[], methodToTypeid: Readonly<Record<string, string>>): readonly string[] {
+  const extra = Object.keys(methodToTypeid).filter((m) => !exposed.includes(m));
+  return extra.length === 0 ? exposed : [...exposed, ...extra];
 }
 
 function localContext(): CallContext {
