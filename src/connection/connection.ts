@@ -195,6 +195,23 @@ export class Connection implements AsyncIterable<unknown> {
     this.#onClosed(null);
   }
 
+  /**
+   * Closes gracefully and resolves once the peer has closed its side too (it has read everything we sent
+   * and our end of file), or after `timeoutMs`.
+   */
+  async closeAndWait(timeoutMs = 5_000): Promise<void> {
+    this.close();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#transport.whenClosed,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref?.();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** Abortive close with an error every pending receive rejects with. Idempotent. */
   destroy(error?: Error): void {
     if (this.#closed && this.#ended) return;

@@ -241,8 +241,12 @@ export class BaseManager {
       if (state === State.Connected && options.remote && client) await client.call(null, 'shutdown');
     } finally {
       // A refused remote shutdown still disconnects: the state is already Shutdown, so nothing else would.
-      client?.close();
-      await this.#server?.shutdown();
+      // Closing waits for the server's side, so what this client held is released when shutdown() resolves.
+      // A started manager's own server closes that side itself.
+      if (this.#server) {
+        void client?.close();
+        await this.#server.shutdown();
+      } else await client?.close();
     }
   }
 

@@ -115,12 +115,13 @@ export class ClassicClient implements ManagerClient {
     return () => this.#closeListeners.delete(fn);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#closedError) return;
     this.#closedError = new ConnectionClosedError('the manager connection was closed');
-    for (const conn of this.#idle.splice(0)) conn.close();
+    const closing = this.#idle.splice(0).map((conn) => conn.closeAndWait());
     for (const w of this.#waiting.splice(0)) w(this.#closedError);
     for (const fn of this.#closeListeners) fn(this.#closedError);
+    await Promise.all(closing);
   }
 
   async #connect(): Promise<Connection> {

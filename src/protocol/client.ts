@@ -26,5 +26,6 @@ export interface ManagerClient {
   /** Drops `count` references this client holds on object `ident`. */
   release(ident: string, count?: number): void;
   onClose(fn: (error: Error) => void): () => void;
-  close(): void;
+  /** Closes; resolves once the server has closed its side (and so released what this client held). */
+  close(): Promise<void>;
 }

@@ -137,9 +137,10 @@ export class NativeClient implements ManagerClient {
   }
 
   /** Closes the connection; calls in flight reject with `ConnectionClosedError`. */
-  close(): void {
-    this.#conn.close();
+  async close(): Promise<void> {
+    const closing = this.#conn.closeAndWait();
     this.#onClosed(new ConnectionClosedError('the manager connection was closed'));
+    await closing;
   }
 
   #arm(id: number, pending: Pending, { signal, timeout }: CallOptions): void {

@@ -16,6 +16,9 @@ export class MemoryTransport implements Transport {
   #paused = false;
   #scheduled = false;
   #closed = false;
+  #resolveClosed!: () => void;
+  /** A memory pair closes both ends at once. */
+  readonly whenClosed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
   #peerEnded = false;
 
   constructor(options: TransportOptions = {}) {
@@ -97,6 +100,7 @@ export class MemoryTransport implements Transport {
   #finish(error: Error | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#resolveClosed();
     this.#inbox = [];
     this.#sink?.closed(error);
   }

@@ -37,6 +37,7 @@ export class StreamTransport implements Transport {
   readonly #decoder: FrameDecoder;
   #sink: FrameSink | null = null;
   #done = false;
+  readonly whenClosed: Promise<void>;
   #pendingError: Error | undefined;
   /**
    * Frames sent in the same tick are written together: small ones are gathered (header and payload) into
@@ -61,6 +62,7 @@ export class StreamTransport implements Transport {
     if (kind === 'tcp') socket.setNoDelay(true);
     this.peerAddress = kind === 'tcp' ? [socket.remoteAddress ?? '', socket.remotePort ?? 0] : '';
     this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+    this.whenClosed = socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
   get maxFrameSize(): number {

@@ -32,6 +32,11 @@ export interface Transport {
   resume(): void;
   /** Graceful close: flushes what was sent, then closes. Idempotent. */
   close(): void;
+  /**
+   * Resolves once the connection is closed at both ends: after a graceful `close()`, when the peer has
+   * closed its side too (so it has seen everything we sent, and our end of file).
+   */
+  readonly whenClosed: Promise<void>;
   /** Abortive close: drops buffered data. The sink sees `closed(error)`. Idempotent. */
   destroy(error?: Error): void;
 }

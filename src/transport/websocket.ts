@@ -24,6 +24,7 @@ export class WebSocketTransport implements Transport {
   #done = false;
   /** Frames, and the close, that arrived before start(). */
   #early: Buffer[] = [];
+  readonly whenClosed: Promise<void>;
   #earlyEnd: { error: Error | undefined } | null = null;
 
   constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions = {}) {
@@ -37,6 +38,7 @@ export class WebSocketTransport implements Transport {
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary));
     ws.on('error', (err) => this.#finish(this.#translate(err)));
     ws.on('close', () => this.#finish(undefined));
+    this.whenClosed = ws.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise((resolve) => ws.once('close', () => resolve()));
   }
 
   get maxFrameSize(): number {

@@ -65,7 +65,7 @@ class ScriptedClient implements ManagerClient {
     return () => {};
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
   }
 
