@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SyncManager } from '../src/manager/sync-manager.js';
+import type { AutoProxy } from '../proxies/auto-proxy.js';
 import { parseAddress } from '../src/transport/address.js';
 import { killAll, run } from './fixtures/processes.js';
 import { pythonVersions, runPython } from './support/python.js';
@@ -53,6 +54,17 @@ print(sorted(d.items()))
     expect(out.stdout.trim()).toBe("[('a', 1), ('b', (2, 3))]");
     server.child.kill('SIGTERM');
     expect(await server.exit()).toBe(0);
+  });
+
+  it('--register adds typeids from a module, next to the built-in ones', { timeout: TIMEOUT }, async () => {
+    const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', '--register', './test/fixtures/register-counter.ts']);
+    const address = (await server.line(/^listening on /)).slice('listening on '.length);
+    const manager = await new SyncManager(parseAddress(address), { authkey: 'k' }).connect();
+    const counter = await manager.create<AutoProxy<{ inc(by?: number): number }>>('Counter');
+    expect(await counter.inc(2)).toBe(2);
+    expect(await counter.inc()).toBe(3);
+    expect(await (await manager.list<number>([1, 2])).__len__()).toBe(2);
+    await manager.shutdown();
   });
 
   it('a wrong authkey makes info fail with one line saying the keys differ', { timeout: TIMEOUT }, async () => {
