@@ -6,13 +6,22 @@
 import type { ManagerClient } from '../src/protocol/client.js';
 import type { ObjectRef } from '../src/protocol/ref.js';
 import { BaseProxy, type ProxyClass } from './base-proxy.js';
-import type { Remote } from './types.js';
+import type { ExposedRemote, Remote } from './types.js';
 
 /**
- * A proxy whose methods are the referent's exposed methods, typed from the referent type `T` where known.
- * Names the proxy keeps for itself (its own API, `then`) are left out, as `makeProxyType` leaves them out.
+ * A proxy whose methods are the referent's exposed methods, typed from the referent type `T` where known:
+ * its public methods, or exactly the names `E` when the registration lists them (`exposed`), so calling a
+ * method that is not exposed is a compile error. Names the proxy keeps for itself (its own API, `then`)
+ * are left out, as `makeProxyType` leaves them out.
  */
-export type AutoProxy<T = any> = BaseProxy & (unknown extends T ? { [method: string]: any } : Remote<T, Exclude<keyof T, keyof BaseProxy | 'then' | 'constructor'>>);
+export type AutoProxy<T = any, E extends PropertyKey = never> = BaseProxy &
+  (unknown extends T
+    ? { [method: string]: any }
+    : [E] extends [never]
+      ? Remote<T, Exclude<keyof T, ProxyOwnNames>>
+      : ExposedRemote<T, Exclude<E, ProxyOwnNames>>);
+
+type ProxyOwnNames = keyof BaseProxy | 'then' | 'constructor';
 
 /** Per base class (a WeakMap, so two bases that share a name never share classes), by name and exposed names. */
 const cache = new WeakMap<ProxyClass, Map<string, ProxyClass>>();

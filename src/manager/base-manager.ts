@@ -42,8 +42,8 @@ export interface ManagerOptions {
 
 /** The referent type a callable makes. */
 export type ReferentOf<C> = C extends new (...args: any[]) => infer I ? I : C extends (...args: any[]) => infer R ? Awaited<R> : any;
-/** The proxy a registration yields: its proxy class, else an auto proxy typed from the referent. */
-export type ProxyFor<C, P> = P extends ProxyClass<infer I> ? I : AutoProxy<ReferentOf<C>>;
+/** The proxy a registration yields: its proxy class, else an auto proxy typed from the referent (and its `exposed` names). */
+export type ProxyFor<C, P, E extends string = never> = P extends ProxyClass<infer I> ? I : AutoProxy<ReferentOf<C>, E>;
 /** The arguments a callable takes. */
 export type ArgsOf<C> = C extends new (...args: infer A) => any ? A : C extends (...args: infer A) => any ? A : any[];
 
@@ -106,11 +106,11 @@ export class BaseManager {
    * Registers a typeid on this manager only, and types its creation method:
    * `const m = new BaseManager(addr, opts).register('Counter', Counter)` gives `m.Counter(): Promise<AutoProxy<Counter>>`.
    */
-  register<K extends string, C extends Callable | null = null, P extends ProxyClass | undefined = undefined>(
+  register<K extends string, C extends Callable | null = null, P extends ProxyClass | undefined = undefined, const E extends string = never>(
     typeid: K,
     callable?: C,
-    options: TypeidOptions<ProxyClass> & { proxytype?: P } = {},
-  ): this & { [Q in K]: (...args: ArgsOf<C>) => Promise<ProxyFor<C, P>> } {
+    options: Omit<TypeidOptions<ProxyClass>, 'exposed'> & { proxytype?: P; exposed?: readonly E[] } = {},
+  ): this & { [Q in K]: (...args: ArgsOf<C>) => Promise<ProxyFor<C, P, E>> } {
     const entry = this.#registry.register(typeid, callable ?? null, entryOptions(options));
     this.#addCreateMethod(typeid, entry.createMethod);
     return this as never;
