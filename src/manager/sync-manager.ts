@@ -29,6 +29,7 @@ import {
   Lock,
   Namespace,
   PyArray,
+  PyIterator,
   PySet,
   Queue,
   RLock,
@@ -138,4 +139,10 @@ SyncManager.register('Value', Value, { proxytype: ValueProxy });
 SyncManager.register('Array', PyArray, { proxytype: ArrayProxy });
 SyncManager.register('Namespace', Namespace, { proxytype: NamespaceProxy });
 SyncManager.register('set', PySet, { proxytype: SetProxy });
-SyncManager.register('Iterator', null, { proxytype: IteratorProxy, createMethod: false });
+// A method mapped to 'Iterator' may return any JS iterable, iterator or generator (sync or async): it is
+// served as a Python iterator (`__next__`, `send`, `throw`, `close`, StopIteration at the end).
+SyncManager.register('Iterator', null, {
+  proxytype: IteratorProxy,
+  createMethod: false,
+  hostAs: (value) => (value instanceof PyIterator || typeof (value as { __next__?: unknown } | null)?.__next__ === 'function' ? value : new PyIterator(value as Iterable<unknown>)),
+});

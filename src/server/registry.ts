@@ -18,6 +18,11 @@ export interface TypeidOptions<P = unknown> {
   createMethod?: boolean;
   /** The CPython proxy class a Python client rebuilds references with, e.g. `multiprocessing.managers.DictProxy`. */
   pyProxytype?: string;
+  /**
+   * Turns a value hosted under this typeid (a result mapped by `methodToTypeid`, or `create`'s one argument
+   * when there is no callable) into its referent, e.g. a JS generator into a Python-style iterator. Default: none.
+   */
+  hostAs?: (value: unknown) => unknown;
 }
 
 export interface TypeidEntry<P = unknown> {
@@ -28,6 +33,7 @@ export interface TypeidEntry<P = unknown> {
   readonly proxytype: P | undefined;
   readonly createMethod: boolean;
   readonly pyProxytype: string | null;
+  readonly hostAs: ((value: unknown) => unknown) | null;
 }
 
 /** Names that are never exposed, whatever a registration says: they reach the prototype machinery. */
@@ -59,6 +65,7 @@ export class Registry<P = unknown> {
       proxytype: options.proxytype,
       createMethod: options.createMethod ?? true,
       pyProxytype: options.pyProxytype ?? null,
+      hostAs: options.hostAs ?? null,
     });
     this.#entries.set(typeid, entry);
     return entry;

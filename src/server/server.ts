@@ -177,8 +177,9 @@ export class Server {
   }
 
   /** Hosts an existing value under `typeid` (the registry says what is exposed). Refcount starts at 0. */
-  host(typeid: string, referent: unknown): HostedObject {
+  host(typeid: string, value: unknown): HostedObject {
     const entry = this.registry.get(typeid);
+    const referent = entry.hostAs ? entry.hostAs(value) : value;
     const exposed = entry.exposed ? this.#exposedOf(entry) : withMapped(publicMethods(referent), entry.methodToTypeid);
     return this.objects.add(typeid, referent, exposed, entry.methodToTypeid);
   }
