@@ -3,38 +3,22 @@
  * Unix socket path: the reference program 1 scenario, plus a wrong authkey, a client that vanishes, and
  * 'close connection'. (Python clients against the example come with the pickle serializer.)
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '../../src/connection/index.js';
 import { ConnectionClosedError } from '../../src/errors.js';
 import { parseAddress } from '../../src/transport/address.js';
+import { killAll, run, type Proc } from '../fixtures/processes.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const SERVER = join(ROOT, 'examples/socket/server.ts');
-const CLIENT = join(ROOT, 'examples/socket/client.ts');
+const SERVER = 'examples/socket/server.ts';
+const CLIENT = 'examples/socket/client.ts';
 const TIMEOUT = 45_000;
 
-interface Proc {
-  child: ChildProcessWithoutNullStreams;
-  stdout: string[];
-  stderr: string[];
-  /** Resolves with the first stdout line (already printed or still to come) matching `pattern`. */
-  line(pattern: RegExp, ms?: number): Promise<string>;
-  exit(ms?: number): Promise<number | null>;
-}
-
-const procs: Proc[] = [];
-afterEach(() => {
-  for (const p of procs.splice(0)) {
-    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  }
-});
+afterEach(() => killAll());
 
 let dir: string;
 beforeAll(() => {
@@ -43,68 +27,6 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-function run(script: string, args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, stdio: 'pipe' });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const listeners = new Set<() => void>();
-  const collect = (into: string[]) => {
-    let partial = '';
-    return (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      into.push(...parts);
-      for (const l of listeners) l();
-    };
-  };
-  child.stdout.setEncoding('utf8').on('data', collect(stdout));
-  child.stderr.setEncoding('utf8').on('data', collect(stderr));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const proc: Proc = {
-    child,
-    stdout,
-    stderr,
-    line(pattern, ms = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const hit = stdout.find((l) => pattern.test(l));
-          if (hit === undefined) return false;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve(hit);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`no line matching ${pattern} within ${ms} ms; stdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`));
-        }, ms);
-        if (!check()) {
-          listeners.add(check);
-          void exited.then(() => setImmediate(() => {
-            if (listeners.has(check) && !check()) {
-              listeners.delete(check);
-              clearTimeout(timer);
-              reject(new Error(`exited before printing ${pattern}; stdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`));
-            }
-          }));
-        }
-      });
-    },
-    async exit(ms = 20_000) {
-      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-      try {
-        const code = await exited;
-        await new Promise((r) => setImmediate(r));
-        return code;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-  procs.push(proc);
-  return proc;
-}
 
 async function startServer(address: string, authkey = 'password'): Promise<{ server: Proc; address: string }> {
   const server = run(SERVER, ['--address', address, '--authkey', authkey]);

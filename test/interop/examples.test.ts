@@ -5,12 +5,12 @@
  * queue-per-channel server (both ways). Every process runs in its own process group, killed when its
  * test finishes, so a Python manager's own server process never outlives a test.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { start as startProcess } from '../fixtures/processes.js';
 import { pythonVersions, type PythonVersion } from '../support/python.js';
 import { TIMEOUT, socketPath } from './helpers.js';
 
@@ -20,11 +20,11 @@ const PY = (path: string) => join(ROOT, 'examples/python-interop', path);
 const KEY = 'password';
 
 interface Proc {
-  readonly child: ChildProcessWithoutNullStreams;
+  readonly child: ChildProcess;
   readonly stdout: string[];
   /** Resolves with the first stdout line matching `pattern` (already printed or to come). */
   line(pattern: RegExp, ms?: number): Promise<string>;
-  /** Resolves with the exit code once the process ends (killed after `ms`). */
+  /** Resolves with the exit code once the process ends (killed after `ms`); rejects, with its output, unless 0. */
   exit(ms?: number): Promise<number | null>;
   /** Asks for a clean stop (SIGTERM to the process). */
   stop(): void;
@@ -57,70 +57,23 @@ function launcher(onTestFinished: (fn: () => void) => void): {
   };
 }
 
+/** A program in a process group of its own, whose exit must be clean. */
 function start(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Proc {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: 'pipe', detached: true });
-  const stdout: string[] = [];
-  let stderr = '';
-  const listeners = new Set<() => void>();
-  let partial = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    stdout.push(...parts);
-    for (const l of [...listeners]) l();
-  });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const describeOutput = () => `stdout:\n${stdout.join('\n').slice(0, 2000)}\nstderr:\n${stderr.slice(-3000)}`;
-  const proc: Proc = {
-    child,
-    stdout,
-    line(pattern, ms = 20_000) {
-      return new Promise((resolvePromise, reject) => {
-        let timer: NodeJS.Timeout | undefined;
-        const check = (): boolean => {
-          const hit = stdout.find((l) => pattern.test(l));
-          if (hit === undefined) return false;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolvePromise(hit);
-          return true;
-        };
-        if (check()) return;
-        listeners.add(check);
-        timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`no line matching ${pattern} within ${ms} ms\n${describeOutput()}`));
-        }, ms);
-        void exited.then(() =>
-          setImmediate(() => {
-            if (listeners.has(check) && !check()) {
-              listeners.delete(check);
-              clearTimeout(timer);
-              reject(new Error(`${command} exited before printing ${pattern}\n${describeOutput()}`));
-            }
-          }),
-        );
-      });
-    },
-    async exit(ms = 20_000) {
-      const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-      try {
-        const code = await exited;
-        await new Promise((r) => setImmediate(r));
-        if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${String(code)}\n${describeOutput()}`);
-        return code;
-      } finally {
-        clearTimeout(timer);
-      }
+  const proc = startProcess(command, args, { env, detached: true });
+  return {
+    child: proc.child,
+    stdout: proc.stdout,
+    line: (pattern, ms) => proc.line(pattern, ms),
+    async exit(ms) {
+      const code = await proc.exit(ms);
+      if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${String(code)}\n${proc.describe()}`);
+      return code;
     },
     stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
     },
   };
-  return proc;
 }
-
 
 /** The address a server printed on its `listening on ADDRESS` line. */
 async function listening(server: Proc, prefix = 'listening on '): Promise<string> {
