@@ -17,7 +17,7 @@
  */
 import { debuglog } from 'node:util';
 import { hasPickleReduce, pickle } from '../codec/pickle/index.js';
-import { tuple, Tuple } from '../codec/values.js';
+import { tuple } from '../codec/values.js';
 import type { Connection } from '../connection/index.js';
 import { AbortError, MpmError, PythonError, RemoteError } from '../errors.js';
 import { Token } from '../protocol/token.js';
@@ -25,7 +25,7 @@ import type { ObjectRef } from '../protocol/ref.js';
 import { ConnectionOwner, type CallContext } from './context.js';
 import { GETVALUE_METHOD, invoke } from './dispatch.js';
 import type { HostedObject } from './objects.js';
-import type { Server, Session } from './server.js';
+import { objectId, type Server, type Session } from './server.js';
 
 const debug = debuglog('mpmanager');
 
@@ -191,25 +191,13 @@ export class ClassicSession implements Session {
         return tuple<unknown>(obj.id, tuple(...obj.exposedList));
       }
       case 'incref':
-        server.objects.incref(identOf(args[0]));
+        server.objects.incref(objectId(args[0]));
         return null;
       case 'decref':
-        server.objects.decref(identOf(args[0]));
-        return null;
-      case 'get_methods':
-        return tuple(...server.objects.get(identOf(args[0])).exposedList);
-      case 'dummy':
-        return null;
-      case 'debug_info':
-        return server.debugInfo();
-      case 'number_of_objects':
-        return server.objects.size;
-      case 'shutdown':
-        server.checkShutdown(undefined);
-        setImmediate(() => void server.shutdown());
+        server.objects.decref(objectId(args[0]));
         return null;
       default:
-        throw new MpmError('MPM_ERR_INVALID_ARGUMENT', `'${name}' unrecognized: the server operations are create, incref, decref, get_methods, dummy, debug_info, number_of_objects, shutdown, accept_connection`);
+        return server.operation(name, args, undefined);
     }
   }
 
@@ -227,11 +215,4 @@ export class ClassicSession implements Session {
       this.close();
     }
   }
-}
-
-function identOf(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (v instanceof Token) return v.id;
-  if (v instanceof Tuple && typeof v[0] === 'string') return v[0];
-  throw new MpmError('MPM_ERR_INVALID_ARGUMENT', 'expected an object id');
 }

@@ -13,7 +13,7 @@ import { sameAddress } from '../transport/address.js';
 import { ConnectionOwner, type CallContext } from './context.js';
 import { invoke } from './dispatch.js';
 import type { HostedObject } from './objects.js';
-import type { Server, Session } from './server.js';
+import { objectId, type Server, type Session } from './server.js';
 
 const debug = debuglog('mpmanager');
 let sessionCounter = 0;
@@ -230,37 +230,16 @@ export class NativeSession implements Session {
         return created instanceof Promise ? created.then((obj) => server.refTo(obj)) : server.refTo(created);
       }
       case 'incref': {
-        const id = idOf(args[0]);
+        const id = objectId(args[0]);
         server.objects.get(id);
         this.#hold(id);
         return null;
       }
       case 'decref':
-        this.#release(idOf(args[0]), 1);
-        return null;
-      case 'get_methods':
-        return server.objects.get(idOf(args[0])).exposedList;
-      case 'dummy':
-      case 'accept_connection':
-        return null;
-      case 'debug_info':
-        return server.debugInfo();
-      case 'number_of_objects':
-        return server.objects.size;
-      case 'shutdown':
-        server.checkShutdown(this.#hello.shutdownKey);
-        setImmediate(() => void server.shutdown());
+        this.#release(objectId(args[0]), 1);
         return null;
       default:
-        throw new InvalidArgumentError(`unknown server operation '${name}'`);
+        return server.operation(name, args, this.#hello.shutdownKey);
     }
   }
-}
-
-function idOf(v: unknown): string {
-  if (typeof v === 'string') return v;
-  const token = (v as { token?: { id?: unknown }; id?: unknown } | null)?.token ?? v;
-  const id = (token as { id?: unknown } | null)?.id;
-  if (typeof id === 'string') return id;
-  throw new InvalidArgumentError('expected an object id or a token');
 }

@@ -18,6 +18,7 @@ import { construct, publicMethods, type Registry, type Callable } from './regist
 import { NativeSession } from './native-session.js';
 import { ClassicSession } from './classic-session.js';
 import { isPickleFrame } from '../codec/index.js';
+import { tuple } from '../codec/values.js';
 import { HostedRef } from './hosted-ref.js';
 
 const debug = debuglog('mpmanager');
@@ -207,6 +208,32 @@ export class Server {
     throw new ShutdownRefusedError();
   }
 
+  /**
+   * The server operations that do not depend on who holds references, answered alike in both dialects
+   * (`create`, `incref` and `decref` belong to the sessions). `shutdownKey` is what the caller presented.
+   */
+  operation(name: string, args: readonly unknown[], shutdownKey: string | undefined): unknown {
+    switch (name) {
+      case 'get_methods':
+        return tuple(...this.objects.get(objectId(args[0])).exposedList);
+      case 'dummy':
+      case 'accept_connection':
+        return null;
+      case 'debug_info':
+        return this.debugInfo();
+      case 'number_of_objects':
+        return this.objects.size;
+      case 'shutdown':
+        this.checkShutdown(shutdownKey);
+        setImmediate(() => void this.shutdown());
+        return null;
+      default:
+        throw new InvalidArgumentError(
+          `'${name}' unrecognized: the server operations are create, incref, decref, get_methods, dummy, debug_info, number_of_objects, shutdown, accept_connection`,
+        );
+    }
+  }
+
   debugInfo(): string {
     const lines: string[] = [];
     for (const obj of this.objects.values()) {
@@ -232,6 +259,15 @@ export class Server {
   assertRunning(): void {
     if (this.#stopped) throw new StateError('the server has shut down');
   }
+}
+
+/** The object id a client names: the id itself, or a token (or proxy reference) carrying it. */
+export function objectId(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const token = (v as { token?: { id?: unknown } } | null)?.token ?? v;
+  const id = (token as { id?: unknown } | null)?.id;
+  if (typeof id === 'string') return id;
+  throw new InvalidArgumentError('expected an object id or a token');
 }
 
 /** `exposed` plus any `methodToTypeid` name it lacks (CPython: `list(exposed) + list(method_to_typeid)`). */
