@@ -200,10 +200,13 @@ export class StateError extends MpmError {
  */
 export class RemoteError extends MpmError {
   readonly remoteType: string;
+  /** The remote error's own message (`message` is prefixed with its type). */
+  readonly remoteMessage: string;
   readonly remoteStack: string;
   constructor(remoteType: string, message: string, remoteStack = '') {
     super(ErrorCode.Remote, remoteType ? `${remoteType}: ${message}` : message);
     this.remoteType = remoteType;
+    this.remoteMessage = message;
     this.remoteStack = remoteStack;
   }
 }

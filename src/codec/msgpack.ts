@@ -61,7 +61,7 @@ addExtension({
   type: EXT_ERROR,
   write(err: Error) {
     if (err instanceof PythonError) return [1, err.pyType, '', err.remoteStack || err.stack || '', err.args];
-    if (err instanceof RemoteError) return [0, err.remoteType, stripType(err), err.remoteStack, []];
+    if (err instanceof RemoteError) return [0, err.remoteType, err.remoteMessage, err.remoteStack, []];
     const type = err instanceof MpmError ? err.name : err.constructor?.name || 'Error';
     return [0, type, err.message, err.stack ?? '', []];
   },
@@ -94,11 +94,6 @@ addExtension({
     return { unsupportedExtension: EXT_MSGPACKR_ERROR, bytes: Buffer.from(buffer) };
   },
 } as never);
-
-function stripType(err: RemoteError): string {
-  const prefix = `${err.remoteType}: `;
-  return err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
-}
 
 export class MsgpackCodec implements Codec {
   readonly name = 'msgpack';

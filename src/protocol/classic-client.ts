@@ -89,6 +89,8 @@ export class ClassicClient implements ManagerClient {
       throw err;
     }
     this.#releaseConn(conn);
+    // Read after the awaits, so `holder` (the calling proxy) stays reachable until the reply is in and
+    // its finalizer cannot release the object mid-call.
     void holder;
     return this.#unwrap(reply, refs);
   }

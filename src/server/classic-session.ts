@@ -57,7 +57,7 @@ class ClassicCall implements CallContext {
 export function tracebackText(err: unknown): string {
   if (!(err instanceof Error)) return `Traceback (most recent call last):\nException: ${String(err)}\n`;
   const type = err instanceof RemoteError ? err.remoteType : err instanceof PythonError ? err.pyType.slice(err.pyType.lastIndexOf('.') + 1) : err.name;
-  const message = err instanceof RemoteError ? err.message.slice(err.remoteType.length + 2) : err.message;
+  const message = err instanceof RemoteError ? err.remoteMessage : err.message;
   const frames = (err.stack ?? '')
     .split('\n')
     .filter((l) => l.trimStart().startsWith('at '))

@@ -32,7 +32,8 @@ export const LOCAL_OWNER: Owner = Object.freeze({
   onClose: () => () => {},
 });
 
-const LOCAL_CONTEXT: CallContext = Object.freeze({ owner: LOCAL_OWNER, signal: neverAborted });
+/** The context of calls made from inside the server process: never aborted, owned by no connection. */
+export const LOCAL_CONTEXT: CallContext = Object.freeze({ owner: LOCAL_OWNER, signal: neverAborted });
 
 let current: CallContext = LOCAL_CONTEXT;
 

@@ -11,7 +11,7 @@ import { Token } from '../protocol/token.js';
 import { isNativeHello } from '../protocol/native.js';
 import { ProtocolError, ShutdownRefusedError, StateError, InvalidArgumentError } from '../errors.js';
 import type { Address } from '../transport/address.js';
-import { LOCAL_OWNER, withCall, type CallContext, type Owner } from './context.js';
+import { LOCAL_CONTEXT, withCall, type CallContext } from './context.js';
 import { bindToNames, parameterNames, pyStr, PY_SIGNATURES } from './dispatch.js';
 import { ObjectTable, type HostedObject } from './objects.js';
 import { construct, publicMethods, type Registry, type Callable } from './registry.js';
@@ -160,7 +160,7 @@ export class Server {
    * With no callable registered, the one positional argument is the object (CPython's rule). A callable
    * that returns a promise (an async factory) has its result hosted, not the promise.
    */
-  create(typeid: string, args: unknown[], kwds: Record<string, unknown> | null, context: CallContext = localContext()): HostedObject | Promise<HostedObject> {
+  create(typeid: string, args: unknown[], kwds: Record<string, unknown> | null, context: CallContext = LOCAL_CONTEXT): HostedObject | Promise<HostedObject> {
     const entry = this.registry.get(typeid);
     let referent: unknown;
     if (entry.callable === null) {
@@ -239,7 +239,7 @@ export class Server {
     for (const obj of this.objects.values()) {
       let text: string;
       try {
-        text = withCall(localContext(), () => pyStr(obj.referent));
+        text = withCall(LOCAL_CONTEXT, () => pyStr(obj.referent));
       } catch (err) {
         text = `<repr failed: ${(err as Error).message}>`;
       }
@@ -274,10 +274,6 @@ export function objectId(v: unknown): string {
 function withMapped(exposed: readonly string[], methodToTypeid: Readonly<Record<string, string>>): readonly string[] {
   const extra = Object.keys(methodToTypeid).filter((m) => !exposed.includes(m));
   return extra.length === 0 ? exposed : [...exposed, ...extra];
-}
-
-function localContext(): CallContext {
-  return { owner: LOCAL_OWNER as Owner, signal: new AbortController().signal };
 }
 
 function constructorParams(callable: Callable): readonly string[] {
