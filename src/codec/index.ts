@@ -5,7 +5,7 @@ import { pickle } from './pickle/index.js';
 import type { Codec } from './types.js';
 
 export type { Codec, DecodeContext, EncodeContext } from './types.js';
-export { msgpack } from './msgpack.js';
+export { msgpack, BLOB_MIN, EXT_BLOB } from './msgpack.js';
 export { pickle, isPickleFrame } from './pickle/index.js';
 
 const registry = new Map<string, Codec>([

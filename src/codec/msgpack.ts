@@ -5,6 +5,12 @@
  *   ext 1  object reference   [typeid, address, id, exposed | null, proxytype | null]
  *   ext 2  remote error       [kind, type, message, stack, args]   kind 0 = RemoteError, 1 = PythonError
  *   ext 3  tuple              [items...]   (a Python tuple stays a tuple when a native client passes it on)
+ *   ext 4  blob reference     ext 8 of 5 bytes: kind (0 Buffer, 1 Uint8Array), u32 index in the blob list
+ *   ext 5  blob               the bytes of one large binary, alone in a frame of their own
+ *
+ * Blobs: given a blob list (`EncodeContext.blobs`), the encoder writes a binary of `BLOB_MIN` bytes or
+ * more as a reference and leaves its bytes to be sent in a frame of their own, from the caller's memory:
+ * a large value is never copied into an encoding buffer. The receiver's frame becomes the value.
  *
  * msgpackr writes a Map before it consults extensions, so a Map arrives as a plain object with string keys
  * (recorded in docs/architecture.md).
@@ -23,7 +29,19 @@ import type { Codec, DecodeContext, EncodeContext } from './types.js';
 const EXT_REF = 1;
 const EXT_ERROR = 2;
 const EXT_TUPLE = 3;
+const EXT_BLOB_REF = 4;
+/** The ext type of a blob frame's single value (framing in src/protocol/native.ts). */
+export const EXT_BLOB = 5;
 const EXT_MSGPACKR_ERROR = 0x65;
+/** msgpackr's typed-array extension, and its code for Uint8Array (moreTypes). */
+const EXT_TYPED_ARRAY = 0x74;
+const TYPED_UINT8 = 1;
+const BLOB_KIND_BUFFER = 0;
+const BLOB_KIND_UINT8 = 1;
+/** Binaries this large or larger travel as blobs when the encoder is given a blob list. */
+export const BLOB_MIN = 64 * 1024;
+
+type Allocate = (size: number) => { target: Buffer; targetView: DataView; position: number };
 
 let activeContext: DecodeContext | undefined;
 let activeEncodeContext: EncodeContext | undefined;
@@ -86,6 +104,69 @@ addExtension({
     return t;
   },
 });
+
+// Byte arrays: a large one becomes a blob reference when blobs are being collected; any other is written
+// exactly as msgpackr writes it (a Buffer as bin, a plain Uint8Array as its typed-array extension).
+addExtension({
+  Class: Uint8Array,
+  type: EXT_BLOB_REF,
+  pack(bytes: Uint8Array, allocate: Allocate) {
+    const isBuffer = bytes.constructor === Buffer;
+    const length = bytes.byteLength;
+    const blobs = activeEncodeContext?.blobs;
+    if (blobs !== undefined && length >= BLOB_MIN) {
+      const { target, targetView, position } = allocate(8);
+      target[position] = 0xc7; // ext 8
+      target[position + 1] = 5;
+      target[position + 2] = EXT_BLOB_REF;
+      target[position + 3] = isBuffer ? BLOB_KIND_BUFFER : BLOB_KIND_UINT8;
+      targetView.setUint32(position + 4, blobs.length);
+      blobs.push(bytes);
+      return;
+    }
+    // bin 8/16/32 for a Buffer; ext 8/16/32 of type 0x74 holding [TYPED_UINT8, ...bytes] otherwise.
+    const body = isBuffer ? length : length + 1;
+    const head = body < 0x100 ? 2 : body < 0x10000 ? 3 : 5;
+    const { target, targetView, position } = allocate(head + (isBuffer ? 0 : 1) + body);
+    let at = position;
+    const codes = isBuffer ? [0xc4, 0xc5, 0xc6] : [0xc7, 0xc8, 0xc9];
+    if (head === 2) {
+      target[at++] = codes[0] as number;
+      target[at++] = body;
+    } else if (head === 3) {
+      target[at++] = codes[1] as number;
+      targetView.setUint16(at, body);
+      at += 2;
+    } else {
+      target[at++] = codes[2] as number;
+      targetView.setUint32(at, body);
+      at += 4;
+    }
+    if (!isBuffer) {
+      target[at++] = EXT_TYPED_ARRAY;
+      target[at++] = TYPED_UINT8;
+    }
+    target.set(bytes, at);
+  },
+  unpack(data: Uint8Array) {
+    if (data.length !== 5) throw new CodecError('malformed blob reference');
+    const kind = data[0];
+    const index = ((data[1] as number) * 0x1000000) + (((data[2] as number) << 16) | ((data[3] as number) << 8) | (data[4] as number));
+    const blob = activeContext?.blobs?.[index];
+    if (blob === undefined) throw new CodecError(`blob reference ${index} without its blob frame before it`);
+    if (kind === BLOB_KIND_BUFFER) return blob;
+    if (kind === BLOB_KIND_UINT8) return new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+    throw new CodecError(`unknown blob kind ${String(kind)}`);
+  },
+} as never);
+
+// A blob is a frame of its own; one inside a message is malformed.
+addExtension({
+  type: EXT_BLOB,
+  unpack() {
+    throw new CodecError('a blob (ext 5) inside a message: blobs travel in frames of their own');
+  },
+} as never);
 
 // A peer's msgpackr Error extension decodes to plain data, never to a class it names.
 addExtension({

@@ -61,7 +61,11 @@ type State = (typeof State)[keyof typeof State];
 
 /**
  * Splits a byte stream into frames. Feed it chunks with `push`; it calls `onFrame` with each whole
- * payload. A payload that lies inside one chunk is passed as a view of that chunk (no copy).
+ * payload. A payload that lies inside one chunk is passed as a view of that chunk (no copy), unless the
+ * chunks are one reused read buffer (`reusedChunks`): then such a payload is copied out.
+ *
+ * A reader can also read a large payload's remaining bytes straight into the buffer the frame will be:
+ * `directTarget` hands out that buffer's missing part, and `advanceDirect` counts what was read into it.
  */
 export class FrameDecoder {
   /** Frames larger than this are refused from their header. Can change between frames (the handshake lowers it). */
@@ -75,9 +79,43 @@ export class FrameDecoder {
   #payloadHave = 0;
   #expected = 0;
 
-  constructor(onFrame: (frame: Buffer) => void, maxFrameSize = DEFAULT_MAX_FRAME_SIZE) {
+  readonly #reusedChunks: boolean;
+
+  constructor(onFrame: (frame: Buffer) => void, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, reusedChunks = false) {
     this.#onFrame = onFrame;
     this.maxFrameSize = maxFrameSize;
+    this.#reusedChunks = reusedChunks;
+  }
+
+  /**
+   * The missing part of the payload being gathered, for a read to land in without a copy, when at least
+   * `min` bytes are missing; otherwise null. The next bytes of the stream must go there or to `push`.
+   */
+  directTarget(min: number): Buffer | null {
+    if (this.#state !== State.Payload || this.#expected - this.#payloadHave < min) return null;
+    if (this.#payload === null) {
+      this.#payload = Buffer.allocUnsafe(this.#expected);
+      this.#payloadHave = 0;
+    }
+    return this.#payload.subarray(this.#payloadHave);
+  }
+
+  /** Counts `n` bytes read into the buffer `directTarget` handed out. */
+  advanceDirect(n: number): void {
+    const payload = this.#payload;
+    if (payload === null || this.#payloadHave + n > this.#expected) throw new ProtocolError('advanceDirect without a matching directTarget');
+    this.#payloadHave += n;
+    if (this.#payloadHave === this.#expected) {
+      this.#payload = null;
+      this.#state = State.Header;
+      this.#onFrame(payload);
+    }
+  }
+
+  /** A payload lying inside a chunk: the view itself, or a copy when chunks are reused. */
+  #inChunk(chunk: Buffer, start: number, end: number): Buffer {
+    const view = chunk.subarray(start, end);
+    return this.#reusedChunks ? Buffer.from(view) : view;
   }
 
   /** True between frames: EOF now is a clean close. */
@@ -111,7 +149,7 @@ export class FrameDecoder {
             if ((this.#state as State) === State.Payload && len - pos >= this.#expected) {
               const end = pos + this.#expected;
               this.#state = State.Header;
-              this.#onFrame(chunk.subarray(pos, end));
+              this.#onFrame(this.#inChunk(chunk, pos, end));
               pos = end;
             }
             break;
@@ -148,7 +186,7 @@ export class FrameDecoder {
             if (len - pos >= this.#expected) {
               const end = pos + this.#expected;
               this.#state = State.Header;
-              this.#onFrame(chunk.subarray(pos, end));
+              this.#onFrame(this.#inChunk(chunk, pos, end));
               pos = end;
               break;
             }

@@ -7,7 +7,7 @@ import { msgpack, type DecodeContext } from '../codec/index.js';
 import { Client, type Connection } from '../connection/index.js';
 import { AbortError, ConnectionClosedError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Address } from '../transport/address.js';
-import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, type Hello } from './native.js';
+import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, blobOf, sendWithBlobs, type Hello } from './native.js';
 import { ObjectRef } from './ref.js';
 import type { CallOptions, ManagerClient } from './client.js';
 
@@ -46,6 +46,9 @@ export class NativeClient implements ManagerClient {
   readonly serverPid: number;
   /** Turns references in replies into proxies; set by the manager that owns this client. */
   decodeContext: DecodeContext = {};
+  /** Large binaries in a call's arguments are set aside here and sent as blob frames. */
+  readonly #encodeContext = { blobs: [] as Uint8Array[] };
+  readonly #blobs = new BlobInbox();
 
   private constructor(conn: Connection, welcome: { address: Address; pid: number }) {
     this.#conn = conn;
@@ -100,8 +103,9 @@ export class NativeClient implements ManagerClient {
     this.#nextId = id >= MAX_CALL_ID ? 1 : id + 1;
     let frame: Uint8Array;
     try {
-      frame = msgpack.encode([ClientKind.Call, id, ident, method, args, kwds]);
+      frame = msgpack.encode([ClientKind.Call, id, ident, method, args, kwds], this.#encodeContext);
     } catch (err) {
+      this.#encodeContext.blobs.length = 0;
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
@@ -109,8 +113,9 @@ export class NativeClient implements ManagerClient {
       if (options && (options.signal || options.timeout !== undefined)) this.#arm(id, pending, options);
       this.#pending.set(id, pending);
       try {
-        this.#conn.transport.send(frame);
+        sendWithBlobs(this.#conn.transport, frame, this.#encodeContext);
       } catch (err) {
+        this.#encodeContext.blobs.length = 0;
         this.#settle(id)?.reject(err as Error);
       }
     });
@@ -179,14 +184,26 @@ export class NativeClient implements ManagerClient {
   }
 
   #onFrame(frame: Buffer): void {
+    let context = this.decodeContext;
+    try {
+      const blob = blobOf(frame);
+      if (blob !== null) {
+        this.#blobs.add(blob, this.#conn.transport.maxFrameSize);
+        return;
+      }
+      if (this.#blobs.pending) context = { ...context, blobs: this.#blobs.take() };
+    } catch (err) {
+      this.#conn.destroy(err as Error);
+      return;
+    }
     const callId = peekCallId(frame);
     if (callId >= 0 && !this.#pending.has(callId)) {
-      this.#dropReply(frame);
+      this.#dropReply(frame, context.blobs);
       return;
     }
     let msg: unknown;
     try {
-      msg = msgpack.decode(frame, this.decodeContext);
+      msg = msgpack.decode(frame, context);
     } catch (err) {
       this.#conn.destroy(new ProtocolError(`undecodable reply from the server: ${(err as Error).message}`));
       return;
@@ -207,10 +224,10 @@ export class NativeClient implements ManagerClient {
    * server counted every reference in it as held by this connection (an aborted `create` still created),
    * so those are given back at once instead of becoming proxies that only the garbage collector releases.
    */
-  #dropReply(frame: Buffer): void {
+  #dropReply(frame: Buffer, blobs: readonly Buffer[] | undefined): void {
     const refs: ObjectRef[] = [];
     try {
-      msgpack.decode(frame, { reviveRef: (ref) => (refs.push(ref), ref) });
+      msgpack.decode(frame, { reviveRef: (ref) => (refs.push(ref), ref), blobs });
     } catch (err) {
       this.#conn.destroy(new ProtocolError(`undecodable reply from the server: ${(err as Error).message}`));
       return;

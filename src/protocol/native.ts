@@ -17,11 +17,21 @@
  *   5  S->C  [RETURN, callId, value]                             references inside `value` are ext 1
  *   6  S->C  [ERROR, callId, error]                              error is ext 2 (type, message, stack)
  *
+ *   7  both  blob frame: msgpack ext 32 of type 5,                 the bytes of one large binary of the next
+ *              c9 <u32 n> 05 <n bytes>                       message (an ext 4 reference in it names the
+ *                                                            blob by its place among those before it);
+ *                                                            a message and its blobs must fit together
+ *                                                            within the receiver's frame size limit
+ *
  * callId is a client-chosen unsigned integer, unique among the client's calls in flight: a reply carries
  * it, so a reply can never be taken for another call's (CPython has no ids; a reply left behind by an
  * interrupted call is read by the next call, cpython-wire.md §6). A pickle frame never starts with a
  * msgpack fixarray byte (0x90-0x9f), which is how the server tells the dialects apart on the first frame.
  */
+
+import { EXT_BLOB, type EncodeContext } from '../codec/index.js';
+import { ProtocolError } from '../errors.js';
+import type { Transport } from '../transport/types.js';
 
 export const NATIVE_MAGIC = 'mpmanager';
 export const NATIVE_VERSION = 1;
@@ -84,3 +94,59 @@ export const SERVER_OPERATIONS = [
   'accept_connection',
 ] as const;
 export type ServerOperation = (typeof SERVER_OPERATIONS)[number];
+
+/** Bytes before a blob's own bytes in its frame: ext 32 marker, u32 length, type. */
+const BLOB_HEAD = 6;
+
+/** The blob a frame carries (a view of the frame, no copy), or null if the frame is a message. */
+export function blobOf(frame: Buffer): Buffer | null {
+  if (frame.length < BLOB_HEAD || frame[0] !== 0xc9 || frame[5] !== EXT_BLOB) return null;
+  if (frame.readUInt32BE(1) !== frame.length - BLOB_HEAD) throw new ProtocolError('a blob frame whose length disagrees with its header');
+  return frame.subarray(BLOB_HEAD);
+}
+
+/**
+ * Sends a message encoded with `context`: first the blobs the encoder set aside (each a frame of its own,
+ * written from the caller's memory), then the message. Empties the blob list. Returns `send`'s verdict.
+ */
+export function sendWithBlobs(transport: Transport, frame: Uint8Array, context: EncodeContext): boolean {
+  const blobs = context.blobs;
+  if (blobs !== undefined && blobs.length > 0) {
+    for (const blob of blobs) {
+      const head = Buffer.allocUnsafe(BLOB_HEAD);
+      head[0] = 0xc9;
+      head.writeUInt32BE(blob.byteLength, 1);
+      head[5] = EXT_BLOB;
+      transport.sendParts([head, blob]);
+    }
+    blobs.length = 0;
+  }
+  return transport.send(frame);
+}
+
+/**
+ * Collects the blobs that precede a message, bounded together with it by the frame size limit. `take`
+ * returns them for the message's decoding and starts afresh.
+ */
+export class BlobInbox {
+  #blobs: Buffer[] = [];
+  #bytes = 0;
+
+  get pending(): boolean {
+    return this.#blobs.length > 0;
+  }
+
+  /** Adds a blob; throws `ProtocolError` when the blobs waiting for their message exceed `limit` bytes. */
+  add(blob: Buffer, limit: number): void {
+    this.#bytes += blob.length;
+    if (this.#bytes > limit) throw new ProtocolError(`blobs of ${this.#bytes} bytes before one message: more than the frame size limit (${limit} bytes)`);
+    this.#blobs.push(blob);
+  }
+
+  take(): Buffer[] {
+    const blobs = this.#blobs;
+    this.#blobs = [];
+    this.#bytes = 0;
+    return blobs;
+  }
+}

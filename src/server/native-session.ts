@@ -7,7 +7,7 @@ import { debuglog } from 'node:util';
 import { msgpack, type DecodeContext, type EncodeContext } from '../codec/index.js';
 import type { Connection } from '../connection/index.js';
 import { AbortError, InvalidArgumentError, ProtocolError } from '../errors.js';
-import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, type Hello } from '../protocol/native.js';
+import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, blobOf, sendWithBlobs, type Hello } from '../protocol/native.js';
 import type { ObjectRef } from '../protocol/ref.js';
 import { sameAddress } from '../transport/address.js';
 import { ConnectionOwner, type CallContext } from './context.js';
@@ -59,7 +59,9 @@ export class NativeSession implements Session {
   readonly #running = new Map<number, NativeCall>();
   readonly #hello: Hello;
   #closed = false;
-  readonly #encodeContext: EncodeContext;
+  readonly #encodeContext: EncodeContext & { blobs: Uint8Array[] };
+  /** Blobs received ahead of the message that uses them. */
+  readonly #blobs = new BlobInbox();
   readonly #decodeContext: DecodeContext;
 
   constructor(server: Server, conn: Connection, firstFrame: Buffer) {
@@ -72,7 +74,7 @@ export class NativeSession implements Session {
       throw new ProtocolError(`native protocol version ${String(hello[1])} is not supported (this server speaks ${NATIVE_VERSION}); upgrade the older side`);
     }
     this.#hello = (hello[2] && typeof hello[2] === 'object' ? hello[2] : {}) as Hello;
-    this.#encodeContext = { onRef: (ref) => this.#onRefSent(ref) };
+    this.#encodeContext = { onRef: (ref) => this.#onRefSent(ref), blobs: [] };
     this.#decodeContext = { reviveRef: (ref) => server.resolveRef(ref) };
     conn.transport.send(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { address: server.address, pid: process.pid }]));
     conn.detach({
@@ -100,9 +102,21 @@ export class NativeSession implements Session {
 
   #onFrame(frame: Buffer): void {
     if (this.#closed) return;
+    let context = this.#decodeContext;
+    try {
+      const blob = blobOf(frame);
+      if (blob !== null) {
+        this.#blobs.add(blob, this.#conn.transport.maxFrameSize);
+        return;
+      }
+      if (this.#blobs.pending) context = { ...context, blobs: this.#blobs.take() };
+    } catch (err) {
+      this.#protocolError((err as Error).message);
+      return;
+    }
     let msg: unknown;
     try {
-      msg = msgpack.decode(frame, this.#decodeContext);
+      msg = msgpack.decode(frame, context);
     } catch (err) {
       this.#protocolError(`undecodable frame: ${(err as Error).message}`);
       return;
@@ -189,11 +203,13 @@ export class NativeSession implements Session {
     try {
       frame = msgpack.encode([kind, callId, value], this.#encodeContext);
     } catch (err) {
+      this.#encodeContext.blobs.length = 0;
       frame = msgpack.encode([ServerKind.Error, callId, new InvalidArgumentError(`the result could not be serialized: ${(err as Error).message}`)]);
     }
     try {
-      this.#conn.transport.send(frame);
+      sendWithBlobs(this.#conn.transport, frame, this.#encodeContext);
     } catch {
+      this.#encodeContext.blobs.length = 0;
       this.close();
     }
   }

@@ -39,9 +39,18 @@ export class MemoryTransport implements Transport {
   }
 
   send(payload: Uint8Array): boolean {
+    return this.#post(Buffer.from(payload));
+  }
+
+  sendParts(parts: readonly Uint8Array[]): boolean {
+    return this.#post(Buffer.concat(parts));
+  }
+
+  /** Hands the peer a frame of its own (never a view of the sender's memory). */
+  #post(frame: Buffer): boolean {
     const peer = this.#peer;
     if (this.#closed || !peer) throw new ConnectionClosedError();
-    peer.#inbox.push(Buffer.from(payload));
+    peer.#inbox.push(frame);
     peer.#schedule();
     return true;
   }

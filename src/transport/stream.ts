@@ -6,7 +6,7 @@
 import { unlinkSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { AddressError, ConnectionClosedError } from '../errors.js';
-import { COALESCE_LIMIT, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encodeFrame } from '../connection/framing.js';
+import { COALESCE_LIMIT, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encodeFrame, frameHeader } from '../connection/framing.js';
 import type { Address, TcpAddress } from './address.js';
 import { addressFamily, formatAddress } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
@@ -30,6 +30,46 @@ const FLUSH_FRAMES = 32;
 /** Outgoing bytes buffered (socket plus batch) above which `send` reports backpressure. */
 const HIGH_WATER = 4 * 1024 * 1024;
 
+/** Size of the read buffer of a socket we read ourselves (Node's own reads are 64 KiB too). */
+const READ_CHUNK = 64 * 1024;
+/** A large frame's payload is read straight into the frame's own buffer while this much is missing. */
+const DIRECT_MIN = 16 * 1024;
+
+/**
+ * Reads a connecting socket into buffers we choose (Node's `onread`, which accepted sockets lack on
+ * Node 20): one reused buffer for ordinary reads, and for a large frame the frame's own buffer, so its
+ * bytes are copied once, by the kernel, and reads are as large as the data waiting.
+ */
+class DirectReads {
+  readonly #scratch = Buffer.allocUnsafe(READ_CHUNK);
+  #decoder: FrameDecoder | null = null;
+  #fail: (error: Error) => void = () => {};
+
+  attach(decoder: FrameDecoder, fail: (error: Error) => void): void {
+    this.#decoder = decoder;
+    this.#fail = fail;
+  }
+  /** Later reads are dropped (the transport is done or failed). */
+  detach(): void {
+    this.#decoder = null;
+  }
+
+  readonly buffer = (): Buffer => this.#decoder?.directTarget(DIRECT_MIN) ?? this.#scratch;
+
+  /** Always true: going on reading (pausing is the transport's `pause()`). */
+  readonly callback = (n: number, buf: Uint8Array): boolean => {
+    const decoder = this.#decoder;
+    if (decoder === null) return true;
+    try {
+      if (buf === this.#scratch) decoder.push(this.#scratch.subarray(0, n));
+      else decoder.advanceDirect(n);
+    } catch (err) {
+      this.#fail(err as Error);
+    }
+    return true;
+  };
+}
+
 export class StreamTransport implements Transport {
   readonly kind: 'tcp' | 'unix';
   readonly peerAddress: Address;
@@ -48,7 +88,7 @@ export class StreamTransport implements Transport {
   #batchLength = 0;
   #batchSize = MIN_BATCH;
   #batchFrames = 0;
-  #queued: Buffer[] = [];
+  #queued: Uint8Array[] = [];
   #queuedBytes = 0;
   #flushScheduled = false;
   readonly #flush = () => {
@@ -56,12 +96,17 @@ export class StreamTransport implements Transport {
     this.#flushNow();
   };
 
-  constructor(socket: net.Socket, kind: 'tcp' | 'unix', options: TransportOptions = {}) {
+  readonly #reads: DirectReads | null;
+
+  /** `reads`: the `onread` hooks the socket was made with, if any; then it must still be paused. */
+  constructor(socket: net.Socket, kind: 'tcp' | 'unix', options: TransportOptions = {}, reads: DirectReads | null = null) {
     this.#socket = socket;
     this.kind = kind;
     if (kind === 'tcp') socket.setNoDelay(true);
     this.peerAddress = kind === 'tcp' ? [socket.remoteAddress ?? '', socket.remotePort ?? 0] : '';
-    this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+    this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, reads !== null);
+    this.#reads = reads;
+    reads?.attach(this.#decoder, (err) => this.#fail(err));
     this.whenClosed = socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
@@ -75,14 +120,17 @@ export class StreamTransport implements Transport {
   start(sink: FrameSink): void {
     this.#sink = sink;
     const socket = this.#socket;
-    socket.on('data', (chunk: Buffer) => {
-      if (this.#done) return;
-      try {
-        this.#decoder.push(chunk);
-      } catch (err) {
-        this.#fail(err as Error);
-      }
-    });
+    if (this.#reads !== null) socket.resume();
+    else {
+      socket.on('data', (chunk: Buffer) => {
+        if (this.#done) return;
+        try {
+          this.#decoder.push(chunk);
+        } catch (err) {
+          this.#fail(err as Error);
+        }
+      });
+    }
     socket.on('end', () => {
       if (this.#done) return;
       try {
@@ -98,22 +146,9 @@ export class StreamTransport implements Transport {
   }
 
   send(payload: Uint8Array): boolean {
-    if (this.#done || this.#socket.destroyed) throw new ConnectionClosedError();
+    this.#checkOpen();
     const n = payload.length;
-    if (!this.#flushScheduled) {
-      // The first frame of a tick goes out at once (a lone request or reply waits for nothing); the
-      // frames that follow it in the same tick are gathered and written together when the tick ends.
-      this.#flushScheduled = true;
-      setImmediate(this.#flush);
-      const parts = encodeFrame(payload);
-      if (parts.length === 1) this.#socket.write(parts[0] as Buffer);
-      else {
-        this.#socket.cork();
-        for (const part of parts) this.#socket.write(part);
-        this.#socket.uncork();
-      }
-      return this.#socket.writableLength < HIGH_WATER;
-    }
+    if (!this.#flushScheduled) return this.#writeFirst(encodeFrame(payload));
     if (n <= COALESCE_LIMIT) {
       if (this.#batch === null || this.#batchLength + 4 + n > this.#batch.length) {
         if (this.#batch !== null) this.#batchSize = Math.min(this.#batchSize * 2, MAX_BATCH);
@@ -129,12 +164,46 @@ export class StreamTransport implements Transport {
         this.#flushNow();
         return this.#socket.writableLength < HIGH_WATER;
       }
-    } else {
-      this.#sealBatch();
-      for (const part of encodeFrame(payload)) {
-        this.#queued.push(part);
-        this.#queuedBytes += part.length;
-      }
+      return this.#socket.writableLength + this.#queuedBytes < HIGH_WATER;
+    }
+    return this.#queue(encodeFrame(payload));
+  }
+
+  sendParts(parts: readonly Uint8Array[]): boolean {
+    this.#checkOpen();
+    let n = 0;
+    for (const part of parts) n += part.byteLength;
+    const frame = [frameHeader(n), ...parts];
+    return this.#flushScheduled ? this.#queue(frame) : this.#writeFirst(frame);
+  }
+
+  #checkOpen(): void {
+    if (this.#done || this.#socket.destroyed) throw new ConnectionClosedError();
+  }
+
+  /**
+   * The first frame of a tick goes out at once (a lone request or reply waits for nothing); the frames
+   * that follow it in the same tick are gathered and written together when the tick ends.
+   */
+  #writeFirst(parts: readonly Uint8Array[]): boolean {
+    this.#flushScheduled = true;
+    setImmediate(this.#flush);
+    const socket = this.#socket;
+    if (parts.length === 1) socket.write(parts[0] as Uint8Array);
+    else {
+      socket.cork();
+      for (const part of parts) socket.write(part);
+      socket.uncork();
+    }
+    return socket.writableLength < HIGH_WATER;
+  }
+
+  /** Queues a frame's parts behind what this tick already batched. */
+  #queue(parts: readonly Uint8Array[]): boolean {
+    this.#sealBatch();
+    for (const part of parts) {
+      this.#queued.push(part);
+      this.#queuedBytes += part.byteLength;
     }
     return this.#socket.writableLength + this.#queuedBytes < HIGH_WATER;
   }
@@ -159,7 +228,7 @@ export class StreamTransport implements Transport {
     const socket = this.#socket;
     if (socket.destroyed) return;
     if (queued.length === 1) {
-      socket.write(queued[0] as Buffer);
+      socket.write(queued[0] as Uint8Array);
       return;
     }
     socket.cork();
@@ -206,6 +275,7 @@ export class StreamTransport implements Transport {
   #fail(error: Error): void {
     this.#finish(error);
     const socket = this.#socket;
+    this.#reads?.detach();
     socket.removeAllListeners('data');
     socket.on('data', () => {});
     socket.resume();
@@ -226,6 +296,7 @@ export class StreamTransport implements Transport {
       return;
     }
     this.#done = true;
+    this.#reads?.detach();
     this.#sink?.closed(error);
   }
 }
@@ -244,10 +315,12 @@ function kindOf(address: Address): 'tcp' | 'unix' {
 export function connectStream(address: Address, options: TransportOptions = {}): Promise<StreamTransport> {
   const kind = kindOf(address);
   return new Promise((resolve, reject) => {
+    const reads = new DirectReads();
+    const onread = { buffer: reads.buffer, callback: reads.callback };
     const socket =
       kind === 'tcp'
-        ? net.connect({ host: (address as TcpAddress)[0], port: (address as TcpAddress)[1], noDelay: true })
-        : net.connect({ path: socketPath(address as string) });
+        ? net.connect({ host: (address as TcpAddress)[0], port: (address as TcpAddress)[1], noDelay: true, onread })
+        : net.connect({ path: socketPath(address as string), onread });
     const onError = (err: Error) => {
       socket.destroy();
       reject(err);
@@ -255,7 +328,8 @@ export function connectStream(address: Address, options: TransportOptions = {}):
     socket.once('error', onError);
     socket.once('connect', () => {
       socket.off('error', onError);
-      resolve(new StreamTransport(socket, kind, options));
+      socket.pause(); // until start(): nothing is read before there is a sink for it
+      resolve(new StreamTransport(socket, kind, options, reads));
     });
   });
 }

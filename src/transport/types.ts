@@ -25,6 +25,11 @@ export interface Transport {
    * still queued, and `drained()` resolves when there is room again.
    */
   send(payload: Uint8Array): boolean;
+  /**
+   * Sends one frame whose payload is `parts` one after another. Stream transports write the parts from
+   * their own memory (no copy), so they must not change until the peer has them. Same verdict as `send`.
+   */
+  sendParts(parts: readonly Uint8Array[]): boolean;
   /** Resolves when the outgoing buffer is below its high-water mark (or the transport closed). */
   drained(): Promise<void>;
   /** Stops delivering frames until `resume()` (receive backpressure). */

@@ -77,6 +77,11 @@ export class WebSocketTransport implements Transport {
     return this.#ws.bufferedAmount < HIGH_WATER;
   }
 
+  sendParts(parts: readonly Uint8Array[]): boolean {
+    // A WebSocket message is built in one piece by ws (masking rewrites it anyway on the client side).
+    return this.send(Buffer.concat(parts));
+  }
+
   async drained(): Promise<void> {
     while (!this.#done && this.#ws.bufferedAmount >= HIGH_WATER) {
       await new Promise((r) => setTimeout(r, 5));

@@ -107,6 +107,49 @@ describe('FrameDecoder', () => {
     expect(got.map((f) => f.toString())).toEqual(['Hi', 'hi']);
   });
 
+  it('copies out a payload inside a chunk when chunks are one reused read buffer', () => {
+    const got: Buffer[] = [];
+    const dec = new FrameDecoder((f) => got.push(f), undefined, true);
+    const chunk = hex('00000002 6869 00000002 6869');
+    dec.push(chunk);
+    chunk.fill(0); // the reader reuses its buffer for the next read
+    expect(got.map((f) => f.toString())).toEqual(['hi', 'hi']);
+  });
+
+  it('hands out the missing part of a large payload for reads to land in, and delivers that very buffer', () => {
+    const got: Buffer[] = [];
+    const dec = new FrameDecoder((f) => got.push(f), undefined, true);
+    expect(dec.directTarget(4)).toBeNull(); // between frames: nothing to read into
+    const payload = Buffer.from('abcdefghij');
+    dec.push(Buffer.concat([hex('0000000a'), payload.subarray(0, 3)]));
+    expect(dec.directTarget(8)).toBeNull(); // only 7 bytes missing
+    const target = dec.directTarget(4);
+    expect(target?.length).toBe(7);
+    payload.copy(target!, 0, 3, 6);
+    dec.advanceDirect(3);
+    expect(got).toEqual([]);
+    const rest = dec.directTarget(1)!;
+    expect(rest.length).toBe(4);
+    expect(rest.buffer).toBe(target!.buffer); // the same frame buffer, further on
+    payload.copy(rest, 0, 6);
+    dec.advanceDirect(4);
+    expect(got.map((f) => f.toString())).toEqual(['abcdefghij']);
+    expect(got[0]!.buffer).toBe(target!.buffer);
+    expect(dec.atBoundary).toBe(true);
+    expect(() => dec.advanceDirect(1)).toThrow(/without a matching directTarget/);
+  });
+
+  it('starts a direct read at a payload that begins on a chunk boundary', () => {
+    const got: Buffer[] = [];
+    const dec = new FrameDecoder((f) => got.push(f));
+    dec.push(hex('00000003'));
+    const target = dec.directTarget(1)!;
+    target.set([1, 2, 3]);
+    dec.advanceDirect(3);
+    dec.push(hex('00000001 04'));
+    expect(got.map((f) => f.toString('hex'))).toEqual(['010203', '04']);
+  });
+
   it('delivers zero-length frames, each distinct, and they are not EOF', () => {
     const { dec, frames } = decoder();
     dec.push(hex('00000000 00000000'));

@@ -5,11 +5,12 @@
  * server down, and the other clients keep working. Over TCP and a Unix socket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { msgpack } from '../../src/codec/index.js';
+import { BLOB_MIN, msgpack } from '../../src/codec/index.js';
 import { Client, type Connection } from '../../src/connection/index.js';
 import { BaseManager } from '../../src/manager/base-manager.js';
 import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind } from '../../src/protocol/native.js';
 import { ObjectRef } from '../../src/protocol/ref.js';
+import type { BaseProxy } from '../../proxies/base-proxy.js';
 import { RemoteError, ValueError } from '../../src/errors.js';
 import type { Address } from '../../src/transport/address.js';
 import { Counter, Waiter } from '../fixtures/referents.js';
@@ -129,6 +130,71 @@ describe.each(TRANSPORTS)('native session over $name', (transport) => {
     const again = await rawNative(m.address);
     again.send([ClientKind.Call, 1, null, 'dummy', [], null]);
     expect(await again.recv()).toEqual([ServerKind.Return, 1, null]);
+  });
+
+  it('takes large binaries as blob frames before their call, and answers with them the same way', async () => {
+    class Store {
+      value: unknown = null;
+      set(v: unknown): number {
+        this.value = v;
+        return Buffer.isBuffer(v) ? v.length : -1;
+      }
+      get(): unknown {
+        return this.value;
+      }
+    }
+    const m = await new BaseManager(transport.address(), { authkey: AUTHKEY, maxFrameSize: 1 << 20 }).register('Store', Store).start();
+    cleanup.push(() => m.shutdown());
+    const raw = await rawNative(m.address);
+    raw.send([ClientKind.Call, 1, null, 'create', ['Store'], null]);
+    const store = ((await raw.recv())[2] as ObjectRef).token.id;
+    const blob = Buffer.alloc(BLOB_MIN * 2, 0x5a);
+    const frame = Buffer.concat([Buffer.from([0xc9, 0, 0, 0, 0, 0x05]), blob]); // ext 32 of type 5
+    frame.writeUInt32BE(blob.length, 1);
+    raw.conn.sendBytes(frame);
+    // [CALL, 2, store, 'set', [ext 4: Buffer, blob 0]]
+    const call = msgpack.encode([ClientKind.Call, 2, store, 'set', ['placeholder'], null]);
+    const ref = Buffer.from([0xc7, 0x05, 0x04, 0x00, 0, 0, 0, 0]);
+    const at = call.indexOf(Buffer.from([0xab, ...Buffer.from('placeholder')]));
+    raw.conn.sendBytes(Buffer.concat([call.subarray(0, at), ref, call.subarray(at + 12)]));
+    expect(await raw.recv()).toEqual([ServerKind.Return, 2, blob.length]);
+    // The answer: the blob in a frame of its own, then the message that refers to it.
+    raw.send([ClientKind.Call, 3, store, 'get', [], null]);
+    const first = await raw.conn.recvBytes();
+    expect([first[0], first.readUInt32BE(1), first[5]]).toEqual([0xc9, blob.length, 0x05]);
+    expect(first.subarray(6).equals(blob)).toBe(true);
+    const reply = await raw.conn.recvBytes();
+    expect(reply.length).toBeLessThan(20);
+    expect(msgpack.decode(reply, { blobs: [first.subarray(6)] })).toEqual([ServerKind.Return, 3, blob]);
+    // Through proxies both ways, nested, for both byte types.
+    const proxy = await m.create<BaseProxy>('Store');
+    const value = { big: Buffer.alloc(200_000, 1), plain: new Uint8Array(BLOB_MIN).fill(2), small: Buffer.from('s') };
+    await proxy.callMethod('set', [value]);
+    const back = (await proxy.callMethod('get')) as typeof value;
+    expect(Buffer.isBuffer(back.big) && back.big.equals(value.big)).toBe(true);
+    expect(Buffer.isBuffer(back.plain)).toBe(false);
+    expect(Buffer.from(back.plain).equals(Buffer.from(value.plain))).toBe(true);
+    expect(back.small.toString()).toBe('s');
+  });
+
+  it('closes a connection whose blobs before one message exceed the frame size limit', async () => {
+    const m = await new BaseManager(transport.address(), { authkey: AUTHKEY, maxFrameSize: 256 * 1024 }).register('Counter', Counter).start();
+    cleanup.push(() => m.shutdown());
+    const raw = await rawNative(m.address);
+    const frame = Buffer.concat([Buffer.from([0xc9, 0, 0, 0, 0, 0x05]), Buffer.alloc(100 * 1024)]);
+    frame.writeUInt32BE(100 * 1024, 1);
+    for (let i = 0; i < 3; i++) raw.conn.sendBytes(frame); // each fits; together they do not
+    await expectClosed(raw.conn);
+    const again = await rawNative(m.address);
+    again.send([ClientKind.Call, 1, null, 'dummy', [], null]);
+    expect(await again.recv()).toEqual([ServerKind.Return, 1, null]);
+  });
+
+  it('closes a connection that sends a blob frame whose header disagrees with its length', async () => {
+    const m = await startServer(transport.address());
+    const raw = await rawNative(m.address);
+    raw.conn.sendBytes(Buffer.from([0xc9, 0, 0, 0, 9, 0x05, 1, 2]));
+    await expectClosed(raw.conn);
   });
 
   it('drops a connection whose first frame is neither a native hello nor a CPython request', async () => {

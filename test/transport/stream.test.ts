@@ -116,6 +116,35 @@ describe('frames out of a TCP byte stream', () => {
     expect((err as FrameTooLargeError).size).toBe(0x100000);
   });
 
+  it('a connecting socket reads frames of every size in order, large ones straight into their own buffers', async () => {
+    // Sizes around the direct-read threshold and the 64 KiB read buffer, a 16-byte one between large ones,
+    // and one large frame sent from several parts.
+    const sizes = [0, 5, 16 * 1024 - 1, 16 * 1024 + 3, 64 * 1024 - 4, 64 * 1024 + 1, 16, 300 * 1024, 3, 1024 * 1024 + 7];
+    const frames = sizes.map((n, i) => randomBytes(n).fill(i, 0, Math.min(n, 1)));
+    const { server, next } = await serve();
+    const client = await connectStream(server.address);
+    cleanup.push(() => client.destroy());
+    const accepted = await next();
+    accepted.start(recorder());
+    const received: Buffer[] = [];
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    client.start({
+      frame: (f) => {
+        received.push(Buffer.from(f));
+        if (received.length === frames.length) done();
+      },
+      closed: () => {},
+    });
+    for (const [i, f] of frames.entries()) {
+      if (i === frames.length - 1) accepted.sendParts([f.subarray(0, 1000), f.subarray(1000, 5000), f.subarray(5000)]);
+      else accepted.send(f);
+    }
+    await all;
+    expect(received.map((f) => f.length)).toEqual(sizes);
+    for (const [i, f] of received.entries()) expect(f.equals(frames[i]!), `frame ${i}`).toBe(true);
+  });
+
   it('refuses to send once closed', async () => {
     const { server, next } = await serve();
     const t = await connectStream(server.address);
