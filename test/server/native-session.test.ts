@@ -153,7 +153,7 @@ describe.each(TRANSPORTS)('native session over $name', (transport) => {
     frame.writeUInt32BE(blob.length, 1);
     raw.conn.sendBytes(frame);
     // [CALL, 2, store, 'set', [ext 4: Buffer, blob 0]]
-    const call = msgpack.encode([ClientKind.Call, 2, store, 'set', ['placeholder'], null]);
+    const call = Buffer.from(msgpack.encode([ClientKind.Call, 2, store, 'set', ['placeholder'], null]));
     const ref = Buffer.from([0xc7, 0x05, 0x04, 0x00, 0, 0, 0, 0]);
     const at = call.indexOf(Buffer.from([0xab, ...Buffer.from('placeholder')]));
     raw.conn.sendBytes(Buffer.concat([call.subarray(0, at), ref, call.subarray(at + 12)]));
