@@ -1,0 +1,43 @@
+/**
+ * Bare Unix-socket ping-pong in Node, no framing: `pingpong.mjs server PATH` | `pingpong.mjs client PATH [N]`.
+ * The client reads with `onread` (as mpmanager's connecting sockets do), sends 16 bytes and waits for them
+ * back, N times after a warm-up, and prints {"lang": "node", "rt_us": ...}. Used by pinned.sh.
+ */
+import net from 'node:net';
+import { rmSync } from 'node:fs';
+
+const [mode, path, count = '20000'] = process.argv.slice(2);
+
+if (mode === 'server') {
+  rmSync(path, { force: true });
+  const server = net.createServer((socket) => {
+    socket.on('data', (data) => socket.write(data));
+    socket.on('end', () => process.exit(0));
+  });
+  server.listen(path, () => console.log('ready'));
+} else {
+  const n = Number(count);
+  const warm = 2000;
+  const msg = Buffer.alloc(16, 0x61);
+  let done = 0;
+  let t0 = 0n;
+  const socket = net.connect({
+    path,
+    onread: {
+      buffer: Buffer.allocUnsafe(65536),
+      callback: () => {
+        done++;
+        if (done === warm) t0 = process.hrtime.bigint();
+        if (done === warm + n) {
+          const rt = Number(process.hrtime.bigint() - t0) / 1000 / n;
+          console.log(JSON.stringify({ lang: 'node', rt_us: Math.round(rt * 10) / 10 }));
+          socket.end();
+          return true;
+        }
+        socket.write(msg);
+        return true;
+      },
+    },
+  });
+  socket.on('connect', () => socket.write(msg));
+}
