@@ -6,6 +6,8 @@ import { WebSocket } from 'ws';
 import { ConnectionClosedError, FrameTooLargeError } from '../../src/errors.js';
 import { connectWebSocket, listenWebSocket, type WebSocketTransport } from '../../src/transport/websocket.js';
 import type { FrameSink } from '../../src/transport/types.js';
+import { SyncManager } from '../../src/manager/sync-manager.js';
+import type { BaseProxy } from '../../proxies/base-proxy.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -141,5 +143,30 @@ describe('WebSocket transport', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(sink.frames).toEqual(['still open']);
     await expect(connectWebSocket(server.address as string)).rejects.toThrow();
+  });
+
+  it('sends a frame given in parts as one message, and carries a manager whose values hold large binaries', async () => {
+    const got = recorder();
+    let accepted!: WebSocketTransport;
+    const server = await serve((t) => {
+      accepted = t;
+      t.start(got);
+    });
+    const client = await connectWebSocket(server.address as string);
+    cleanup.push(() => client.destroy());
+    client.start(recorder());
+    client.sendParts([Buffer.from('ab'), Buffer.from('cd'), Buffer.alloc(0), Buffer.from('e')]);
+    client.close();
+    await got.closed$;
+    expect(accepted).toBeDefined();
+    expect(got.frames).toEqual(['abcde']);
+
+    const m = await new SyncManager('ws://127.0.0.1:0/blobs', { authkey: 'ws-blobs' }).start();
+    cleanup.push(() => m.shutdown());
+    const d = await m.create<BaseProxy>('dict');
+    const big = Buffer.alloc(300_000).map((_, i) => i % 251);
+    await d.callMethod('__setitem__', ['big', big]);
+    const back = (await d.callMethod('__getitem__', ['big'])) as Buffer;
+    expect(Buffer.isBuffer(back) && back.equals(big)).toBe(true);
   });
 });
