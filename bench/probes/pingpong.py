@@ -1,7 +1,8 @@
 """Bare Unix-socket ping-pong, no framing: pingpong.py server PATH | pingpong.py client PATH [N].
 
 The client sends 16 bytes and waits for them back, N times after a warm-up, and prints
-{"lang": "python", "rt_us": ...}. Used by pinned.sh to separate the kernel's wake-up cost from ours.
+{"lang", "rt_us", "client_cpu_us", "client_user_us"} (per round trip; CPU from os.times()).
+Used by pinned.sh to separate the kernel's wake-up cost from ours.
 """
 import json
 import os
@@ -32,11 +33,18 @@ def client(path, n):
     for _ in range(2000):
         s.sendall(msg)
         s.recv(65536)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), os.times()
     for _ in range(n):
         s.sendall(msg)
         s.recv(65536)
-    print(json.dumps({"lang": "python", "rt_us": round((time.perf_counter() - t0) / n * 1e6, 1)}))
+    rt, cpu = time.perf_counter() - t0, os.times()
+    user, system = cpu.user - cpu0.user, cpu.system - cpu0.system
+    print(json.dumps({
+        "lang": "python",
+        "rt_us": round(rt / n * 1e6, 1),
+        "client_cpu_us": round((user + system) / n * 1e6, 1),
+        "client_user_us": round(user / n * 1e6, 1),
+    }))
 
 
 if __name__ == "__main__":
