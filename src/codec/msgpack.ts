@@ -113,6 +113,7 @@ addExtension({
   pack(bytes: Uint8Array, allocate: Allocate) {
     const isBuffer = bytes.constructor === Buffer;
     const length = bytes.byteLength;
+    if (length > 0xffffffff) throw new CodecError(`a binary of ${length} bytes is more than one message can carry (4 GiB - 1)`);
     const blobs = activeEncodeContext?.blobs;
     if (blobs !== undefined && length >= BLOB_MIN) {
       const { target, targetView, position } = allocate(8);
@@ -182,7 +183,8 @@ export class MsgpackCodec implements Codec {
   readonly #packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'auto' as 'number', mapsAsObjects: true });
 
   encode(value: unknown, context?: EncodeContext): Uint8Array {
-    if (!context) return this.#packr.pack(value);
+    // An encode inside another (a toJSON hook, say) must not add to the outer one's blobs.
+    if (!context && activeEncodeContext === undefined) return this.#packr.pack(value);
     const previous = activeEncodeContext;
     activeEncodeContext = context;
     try {

@@ -116,9 +116,16 @@ export class NativeClient implements ManagerClient {
       this.#free.push(id);
       return Promise.reject(err);
     }
+    const armed = options !== undefined && (options.signal !== undefined || options.timeout !== undefined);
+    const blobs = this.#encodeContext.blobs;
+    if (armed && blobs.length > 0) {
+      // This call can settle (aborted, timed out) while its blobs still wait in the socket's queue: send
+      // copies, so the caller may reuse its buffers as soon as the call settles.
+      for (let i = 0; i < blobs.length; i++) blobs[i] = Uint8Array.prototype.slice.call(blobs[i] as Uint8Array);
+    }
     return new Promise((resolve, reject) => {
       const pending: Pending = { resolve, reject, holder, cleanup: null };
-      if (options && (options.signal || options.timeout !== undefined)) this.#arm(id, pending, options);
+      if (armed) this.#arm(id, pending, options);
       this.#slots[id] = pending;
       this.#inFlight++;
       try {
@@ -214,7 +221,7 @@ export class NativeClient implements ManagerClient {
         this.#blobs.add(blob, this.#conn.transport.maxFrameSize);
         return;
       }
-      if (this.#blobs.pending) context = { ...context, blobs: this.#blobs.take() };
+      if (this.#blobs.pending) context = { ...context, blobs: this.#blobs.take(frame.length, this.#conn.transport.maxFrameSize) };
     } catch (err) {
       this.#conn.destroy(err as Error);
       return;

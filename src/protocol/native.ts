@@ -29,7 +29,7 @@
  * msgpack fixarray byte (0x90-0x9f), which is how the server tells the dialects apart on the first frame.
  */
 
-import { EXT_BLOB, type EncodeContext } from '../codec/index.js';
+import { BLOB_MIN, EXT_BLOB, type EncodeContext } from '../codec/index.js';
 import { ProtocolError } from '../errors.js';
 import type { Transport } from '../transport/types.js';
 
@@ -125,8 +125,9 @@ export function sendWithBlobs(transport: Transport, frame: Uint8Array, context: 
 }
 
 /**
- * Collects the blobs that precede a message, bounded together with it by the frame size limit. `take`
- * returns them for the message's decoding and starts afresh.
+ * Collects the blobs that precede a message, bounded together with it by the frame size limit. A blob
+ * is never smaller than `BLOB_MIN` (a sender writes smaller binaries inline), so the limit also bounds
+ * how many can wait. `take` returns them for the message's decoding and starts afresh.
  */
 export class BlobInbox {
   #blobs: Buffer[] = [];
@@ -136,17 +137,21 @@ export class BlobInbox {
     return this.#blobs.length > 0;
   }
 
-  /** Adds a blob; throws `ProtocolError` when the blobs waiting for their message exceed `limit` bytes. */
+  /** Adds a blob; throws `ProtocolError` for a blob under `BLOB_MIN` or when the waiting blobs exceed `limit` bytes. */
   add(blob: Buffer, limit: number): void {
+    if (blob.length < BLOB_MIN) throw new ProtocolError(`a blob frame of ${blob.length} bytes: blobs are ${BLOB_MIN} bytes or more`);
     this.#bytes += blob.length;
     if (this.#bytes > limit) throw new ProtocolError(`blobs of ${this.#bytes} bytes before one message: more than the frame size limit (${limit} bytes)`);
     this.#blobs.push(blob);
   }
 
-  take(): Buffer[] {
+  /** The blobs for a message of `messageBytes`; throws `ProtocolError` if together they exceed `limit`. */
+  take(messageBytes: number, limit: number): Buffer[] {
     const blobs = this.#blobs;
+    const total = this.#bytes + messageBytes;
     this.#blobs = [];
     this.#bytes = 0;
+    if (total > limit) throw new ProtocolError(`a message and its blobs of ${total} bytes: more than the frame size limit (${limit} bytes)`);
     return blobs;
   }
 }

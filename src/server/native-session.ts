@@ -109,7 +109,7 @@ export class NativeSession implements Session {
         this.#blobs.add(blob, this.#conn.transport.maxFrameSize);
         return;
       }
-      if (this.#blobs.pending) context = { ...context, blobs: this.#blobs.take() };
+      if (this.#blobs.pending) context = { ...context, blobs: this.#blobs.take(frame.length, this.#conn.transport.maxFrameSize) };
     } catch (err) {
       this.#protocolError((err as Error).message);
       return;
@@ -169,7 +169,9 @@ export class NativeSession implements Session {
     if (isThenable(result)) {
       this.#running.set(callId, call);
       const obj = target;
-      result.then(
+      // Through a real promise: a thenable that calls back twice must still get one reply per call (the
+      // client reuses a call id once its reply is in).
+      Promise.resolve(result).then(
         (value) => {
           this.#running.delete(callId);
           this.#reply(callId, obj, method, value);

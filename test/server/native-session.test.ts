@@ -11,7 +11,7 @@ import { BaseManager } from '../../src/manager/base-manager.js';
 import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind } from '../../src/protocol/native.js';
 import { ObjectRef } from '../../src/protocol/ref.js';
 import type { BaseProxy } from '../../proxies/base-proxy.js';
-import { RemoteError, ValueError } from '../../src/errors.js';
+import { AbortError, RemoteError, ValueError } from '../../src/errors.js';
 import type { Address } from '../../src/transport/address.js';
 import { Counter, Waiter } from '../fixtures/referents.js';
 import { eventually, TRANSPORTS } from '../fixtures/transports.js';
@@ -188,6 +188,71 @@ describe.each(TRANSPORTS)('native session over $name', (transport) => {
     const again = await rawNative(m.address);
     again.send([ClientKind.Call, 1, null, 'dummy', [], null]);
     expect(await again.recv()).toEqual([ServerKind.Return, 1, null]);
+  });
+
+  it('closes a connection whose message and blobs together exceed the frame size limit', async () => {
+    const m = await new BaseManager(transport.address(), { authkey: AUTHKEY, maxFrameSize: 256 * 1024 }).register('Counter', Counter).start();
+    cleanup.push(() => m.shutdown());
+    const raw = await rawNative(m.address);
+    const frame = Buffer.concat([Buffer.from([0xc9, 0, 0, 0, 0, 0x05]), Buffer.alloc(200 * 1024)]);
+    frame.writeUInt32BE(200 * 1024, 1);
+    raw.conn.sendBytes(frame); // fits
+    raw.send([ClientKind.Call, 1, null, 'dummy', ['x'.repeat(100 * 1024)], null]); // fits alone, not with the blob
+    await expectClosed(raw.conn);
+  });
+
+  it('closes a connection that sends a blob smaller than BLOB_MIN (so tiny blobs cannot pile up)', async () => {
+    const m = await startServer(transport.address());
+    const raw = await rawNative(m.address);
+    for (let i = 0; i < 3; i++) raw.conn.sendBytes(Buffer.from([0xc9, 0, 0, 0, 0, 0x05])); // empty blobs
+    await expectClosed(raw.conn);
+    expect(await (await m.Counter(2)).callMethod('value')).toBe(2);
+  });
+
+  it('replies once to a call whose result calls back twice, so a later call never gets its reply', async () => {
+    class Twice {
+      twice(): PromiseLike<string> {
+        return {
+          then(resolve: (v: string) => void) {
+            resolve('first');
+            setTimeout(() => resolve('second'), 20);
+            return undefined as never;
+          },
+        } as PromiseLike<string>;
+      }
+      async slow(): Promise<string> {
+        await new Promise((r) => setTimeout(r, 60));
+        return 'slow result';
+      }
+    }
+    const m = await new BaseManager(transport.address(), { authkey: AUTHKEY }).register('Twice', Twice).start();
+    cleanup.push(() => m.shutdown());
+    const t = await m.create<BaseProxy>('Twice');
+    expect(await t.callMethod('twice')).toBe('first');
+    expect(await t.callMethod('slow')).toBe('slow result'); // reuses the call id of twice()
+  });
+
+  it('an aborted call that sent a large binary leaves the buffer free to change once it has settled', async () => {
+    class Store {
+      value: unknown = null;
+      set(v: unknown): void {
+        this.value = v;
+      }
+      get(): unknown {
+        return this.value;
+      }
+    }
+    const m = await new BaseManager(transport.address(), { authkey: AUTHKEY }).register('Store', Store).start();
+    cleanup.push(() => m.shutdown());
+    const store = await m.create<BaseProxy>('Store');
+    const big = Buffer.alloc(32 * 1024 * 1024, 0x00);
+    const controller = new AbortController();
+    const call = store.callMethod('set', [big], null, { signal: controller.signal });
+    controller.abort();
+    await expect(call).rejects.toThrow(AbortError);
+    big.fill(0xff); // settled: the buffer is the caller's again
+    const stored = (await store.callMethod('get')) as Buffer | null;
+    if (stored !== null) expect(stored.indexOf(0xff)).toBe(-1); // the server ran it before the cancel, with the bytes as sent
   });
 
   it('closes a connection that sends a blob frame whose header disagrees with its length', async () => {
