@@ -38,6 +38,9 @@ const EXT_TYPED_ARRAY = 0x74;
 const TYPED_UINT8 = 1;
 const BLOB_KIND_BUFFER = 0;
 const BLOB_KIND_UINT8 = 1;
+/** msgpack's 8/16/32-bit-length codes: bin for a Buffer, ext for msgpackr's typed-array form. */
+const BIN_CODES = [0xc4, 0xc5, 0xc6] as const;
+const EXT_CODES = [0xc7, 0xc8, 0xc9] as const;
 /** Binaries this large or larger travel as blobs when the encoder is given a blob list. */
 export const BLOB_MIN = 64 * 1024;
 
@@ -130,16 +133,16 @@ addExtension({
     const head = body < 0x100 ? 2 : body < 0x10000 ? 3 : 5;
     const { target, targetView, position } = allocate(head + (isBuffer ? 0 : 1) + body);
     let at = position;
-    const codes = isBuffer ? [0xc4, 0xc5, 0xc6] : [0xc7, 0xc8, 0xc9];
+    const codes = isBuffer ? BIN_CODES : EXT_CODES;
     if (head === 2) {
-      target[at++] = codes[0] as number;
+      target[at++] = codes[0];
       target[at++] = body;
     } else if (head === 3) {
-      target[at++] = codes[1] as number;
+      target[at++] = codes[1];
       targetView.setUint16(at, body);
       at += 2;
     } else {
-      target[at++] = codes[2] as number;
+      target[at++] = codes[2];
       targetView.setUint32(at, body);
       at += 4;
     }

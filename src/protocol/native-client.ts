@@ -7,7 +7,7 @@ import { msgpack, type DecodeContext } from '../codec/index.js';
 import { Client, type Connection } from '../connection/index.js';
 import { AbortError, ConnectionClosedError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Address } from '../transport/address.js';
-import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, blobOf, sendWithBlobs, type Hello } from './native.js';
+import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from './native.js';
 import { ObjectRef } from './ref.js';
 import type { CallOptions, ManagerClient } from './client.js';
 
@@ -214,18 +214,14 @@ export class NativeClient implements ManagerClient {
   }
 
   #onFrame(frame: Buffer): void {
-    let context = this.decodeContext;
+    let context: DecodeContext | null;
     try {
-      const blob = blobOf(frame);
-      if (blob !== null) {
-        this.#blobs.add(blob, this.#conn.transport.maxFrameSize);
-        return;
-      }
-      if (this.#blobs.pending) context = { ...context, blobs: this.#blobs.take(frame.length, this.#conn.transport.maxFrameSize) };
+      context = this.#blobs.receive(frame, this.decodeContext, this.#conn.transport.maxFrameSize);
     } catch (err) {
       this.#conn.destroy(err as Error);
       return;
     }
+    if (context === null) return; // a blob, kept for the message after it
     const callId = peekCallId(frame);
     if (callId >= 0 && !this.#waiting(callId)) {
       this.#take(callId);

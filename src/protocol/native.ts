@@ -29,7 +29,7 @@
  * msgpack fixarray byte (0x90-0x9f), which is how the server tells the dialects apart on the first frame.
  */
 
-import { BLOB_MIN, EXT_BLOB, type EncodeContext } from '../codec/index.js';
+import { BLOB_MIN, EXT_BLOB, type DecodeContext, type EncodeContext } from '../codec/index.js';
 import { ProtocolError } from '../errors.js';
 import type { Transport } from '../transport/types.js';
 
@@ -99,7 +99,7 @@ export type ServerOperation = (typeof SERVER_OPERATIONS)[number];
 const BLOB_HEAD = 6;
 
 /** The blob a frame carries (a view of the frame, no copy), or null if the frame is a message. */
-export function blobOf(frame: Buffer): Buffer | null {
+function blobOf(frame: Buffer): Buffer | null {
   if (frame.length < BLOB_HEAD || frame[0] !== 0xc9 || frame[5] !== EXT_BLOB) return null;
   if (frame.readUInt32BE(1) !== frame.length - BLOB_HEAD) throw new ProtocolError('a blob frame whose length disagrees with its header');
   return frame.subarray(BLOB_HEAD);
@@ -127,31 +127,32 @@ export function sendWithBlobs(transport: Transport, frame: Uint8Array, context: 
 /**
  * Collects the blobs that precede a message, bounded together with it by the frame size limit. A blob
  * is never smaller than `BLOB_MIN` (a sender writes smaller binaries inline), so the limit also bounds
- * how many can wait. `take` returns them for the message's decoding and starts afresh.
+ * how many can wait.
  */
 export class BlobInbox {
   #blobs: Buffer[] = [];
   #bytes = 0;
 
-  get pending(): boolean {
-    return this.#blobs.length > 0;
-  }
-
-  /** Adds a blob; throws `ProtocolError` for a blob under `BLOB_MIN` or when the waiting blobs exceed `limit` bytes. */
-  add(blob: Buffer, limit: number): void {
-    if (blob.length < BLOB_MIN) throw new ProtocolError(`a blob frame of ${blob.length} bytes: blobs are ${BLOB_MIN} bytes or more`);
-    this.#bytes += blob.length;
-    if (this.#bytes > limit) throw new ProtocolError(`blobs of ${this.#bytes} bytes before one message: more than the frame size limit (${limit} bytes)`);
-    this.#blobs.push(blob);
-  }
-
-  /** The blobs for a message of `messageBytes`; throws `ProtocolError` if together they exceed `limit`. */
-  take(messageBytes: number, limit: number): Buffer[] {
+  /**
+   * Takes one received frame. A blob frame is kept, and the answer is null; a message frame gets the
+   * context to decode it with (`context` itself, or a copy carrying the blobs that came before it).
+   * Throws `ProtocolError` for a blob under `BLOB_MIN`, or when blobs (with their message) exceed `limit`.
+   */
+  receive(frame: Buffer, context: DecodeContext, limit: number): DecodeContext | null {
+    const blob = blobOf(frame);
+    if (blob !== null) {
+      if (blob.length < BLOB_MIN) throw new ProtocolError(`a blob frame of ${blob.length} bytes: blobs are ${BLOB_MIN} bytes or more`);
+      this.#bytes += blob.length;
+      if (this.#bytes > limit) throw new ProtocolError(`blobs of ${this.#bytes} bytes before one message: more than the frame size limit (${limit} bytes)`);
+      this.#blobs.push(blob);
+      return null;
+    }
+    if (this.#blobs.length === 0) return context;
     const blobs = this.#blobs;
-    const total = this.#bytes + messageBytes;
+    const total = this.#bytes + frame.length;
     this.#blobs = [];
     this.#bytes = 0;
     if (total > limit) throw new ProtocolError(`a message and its blobs of ${total} bytes: more than the frame size limit (${limit} bytes)`);
-    return blobs;
+    return { ...context, blobs };
   }
 }

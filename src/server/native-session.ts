@@ -7,7 +7,7 @@ import { debuglog } from 'node:util';
 import { msgpack, type DecodeContext, type EncodeContext } from '../codec/index.js';
 import type { Connection } from '../connection/index.js';
 import { AbortError, InvalidArgumentError, ProtocolError } from '../errors.js';
-import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, blobOf, sendWithBlobs, type Hello } from '../protocol/native.js';
+import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from '../protocol/native.js';
 import type { ObjectRef } from '../protocol/ref.js';
 import { sameAddress } from '../transport/address.js';
 import { ConnectionOwner, type CallContext } from './context.js';
@@ -102,18 +102,14 @@ export class NativeSession implements Session {
 
   #onFrame(frame: Buffer): void {
     if (this.#closed) return;
-    let context = this.#decodeContext;
+    let context: DecodeContext | null;
     try {
-      const blob = blobOf(frame);
-      if (blob !== null) {
-        this.#blobs.add(blob, this.#conn.transport.maxFrameSize);
-        return;
-      }
-      if (this.#blobs.pending) context = { ...context, blobs: this.#blobs.take(frame.length, this.#conn.transport.maxFrameSize) };
+      context = this.#blobs.receive(frame, this.#decodeContext, this.#conn.transport.maxFrameSize);
     } catch (err) {
       this.#protocolError((err as Error).message);
       return;
     }
+    if (context === null) return; // a blob, kept for the message after it
     let msg: unknown;
     try {
       msg = msgpack.decode(frame, context);

@@ -188,14 +188,20 @@ export class StreamTransport implements Transport {
   #writeFirst(parts: readonly Uint8Array[]): boolean {
     this.#flushScheduled = true;
     setImmediate(this.#flush);
+    this.#writeAll(parts);
+    return this.#socket.writableLength < HIGH_WATER;
+  }
+
+  /** Writes buffers in order, as one writev when there are several. */
+  #writeAll(parts: readonly Uint8Array[]): void {
     const socket = this.#socket;
-    if (parts.length === 1) socket.write(parts[0] as Uint8Array);
-    else {
-      socket.cork();
-      for (const part of parts) socket.write(part);
-      socket.uncork();
+    if (parts.length === 1) {
+      socket.write(parts[0] as Uint8Array);
+      return;
     }
-    return socket.writableLength < HIGH_WATER;
+    socket.cork();
+    for (const part of parts) socket.write(part);
+    socket.uncork();
   }
 
   /** Queues a frame's parts behind what this tick already batched. */
@@ -225,15 +231,8 @@ export class StreamTransport implements Transport {
     if (queued.length === 0) return;
     this.#queued = [];
     this.#queuedBytes = 0;
-    const socket = this.#socket;
-    if (socket.destroyed) return;
-    if (queued.length === 1) {
-      socket.write(queued[0] as Uint8Array);
-      return;
-    }
-    socket.cork();
-    for (const part of queued) socket.write(part);
-    socket.uncork();
+    if (this.#socket.destroyed) return;
+    this.#writeAll(queued);
   }
 
   drained(): Promise<void> {
