@@ -4,7 +4,7 @@
  * `callMethod`). Classes are cached by their list of names.
  */
 import type { ManagerClient } from '../src/protocol/client.js';
-import type { ObjectRef } from '../src/protocol/ref.js';
+import type { ObjectRef } from '../src/codec/ref.js';
 import { BaseProxy, type ProxyClass } from './base-proxy.js';
 import type { ExposedRemote, Remote } from './types.js';
 

@@ -7,8 +7,8 @@
 import { inspect } from 'node:util';
 import { NotExposedError, ConnectionClosedError } from '../src/errors.js';
 import type { CallOptions, ManagerClient } from '../src/protocol/client.js';
-import { ObjectRef, RefHolder } from '../src/protocol/ref.js';
-import { Token } from '../src/protocol/token.js';
+import { ObjectRef, RefHolder } from '../src/codec/ref.js';
+import { Token } from '../src/codec/token.js';
 import type { Address } from '../src/transport/address.js';
 
 const finalizer = new FinalizationRegistry<{ client: ManagerClient; id: string }>(({ client, id }) => client.release(id));

@@ -11,7 +11,7 @@ export { PY_SIGNATURES, GET_VALUE } from './server/dispatch.js';
 export { PY_REPR } from './server/repr.js';
 export type { TypeidOptions } from './server/registry.js';
 export type { CallOptions } from './protocol/native-client.js';
-export { Token } from './protocol/token.js';
+export { Token } from './codec/token.js';
 export { Tuple, tuple, Slice } from './codec/values.js';
 export { type Codec, registerCodec } from './codec/index.js';
 export * from './errors.js';

@@ -21,8 +21,8 @@
  */
 import { Packr, addExtension } from 'msgpackr';
 import { CodecError, MpmError, PythonError, RemoteError, makePythonError } from '../errors.js';
-import { ObjectRef, RefHolder } from '../protocol/ref.js';
-import { Token } from '../protocol/token.js';
+import { ObjectRef, RefHolder } from './ref.js';
+import { Token } from './token.js';
 import { Tuple } from './values.js';
 import type { Codec, DecodeContext, EncodeContext } from './types.js';
 

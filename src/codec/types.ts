@@ -1,5 +1,5 @@
 /** The codec interface: objects to bytes and back. Codecs are pluggable by name (`msgpack`, `pickle`). */
-import type { ObjectRef } from '../protocol/ref.js';
+import type { ObjectRef } from './ref.js';
 
 /** Hooks the receiving side supplies while a frame is decoded. */
 export interface DecodeContext {

@@ -19,8 +19,8 @@ import { Client, type Connection } from '../connection/index.js';
 import { AbortError, ConnectionClosedError, ProtocolError, RemoteError, TimeoutError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import type { CallOptions, ManagerClient } from './client.js';
-import { ObjectRef } from './ref.js';
-import { Token } from './token.js';
+import { ObjectRef } from '../codec/ref.js';
+import { Token } from '../codec/token.js';
 
 export interface ClassicClientOptions {
   authkey: string | Uint8Array;

@@ -8,7 +8,7 @@ import { Client, type Connection } from '../connection/index.js';
 import { AbortError, ConnectionClosedError, ProtocolError, TimeoutError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from './native.js';
-import { ObjectRef } from './ref.js';
+import { ObjectRef } from '../codec/ref.js';
 import type { CallOptions, ManagerClient } from './client.js';
 
 export type { CallOptions } from './client.js';

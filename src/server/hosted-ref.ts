@@ -3,7 +3,7 @@
  * hosted dict, or passed as an argument). It keeps the object alive while the value holds it, and lets
  * the object go when it is garbage collected: CPython leaks such nested references (gh-103136).
  */
-import { RefHolder, type ObjectRef } from '../protocol/ref.js';
+import { RefHolder, type ObjectRef } from '../codec/ref.js';
 import type { HostedObject, ObjectTable } from './objects.js';
 import { PY_REPR } from './repr.js';
 

@@ -8,7 +8,7 @@ import { msgpack, type DecodeContext, type EncodeContext } from '../codec/index.
 import type { Connection } from '../connection/index.js';
 import { AbortError, InvalidArgumentError, ProtocolError } from '../errors.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from '../protocol/native.js';
-import type { ObjectRef } from '../protocol/ref.js';
+import type { ObjectRef } from '../codec/ref.js';
 import { sameAddress } from '../transport/address.js';
 import { ConnectionOwner, type CallContext } from './context.js';
 import { invoke } from './dispatch.js';

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import { Listener, type Connection } from '../connection/index.js';
-import { ObjectRef } from '../protocol/ref.js';
-import { Token } from '../protocol/token.js';
+import { ObjectRef } from '../codec/ref.js';
+import { Token } from '../codec/token.js';
 import { isNativeHello } from '../protocol/native.js';
 import { ProtocolError, ShutdownRefusedError, StateError, InvalidArgumentError } from '../errors.js';
 import type { Address } from '../transport/address.js';

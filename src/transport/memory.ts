@@ -3,7 +3,7 @@
  * on a later microtask, as a network would, and the size limit holds as on a socket.
  */
 import { ConnectionClosedError, FrameTooLargeError } from '../errors.js';
-import { DEFAULT_MAX_FRAME_SIZE } from '../connection/framing.js';
+import { DEFAULT_MAX_FRAME_SIZE } from './framing.js';
 import type { FrameSink, Transport, TransportOptions } from './types.js';
 
 export class MemoryTransport implements Transport {

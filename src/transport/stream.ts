@@ -6,7 +6,7 @@
 import { unlinkSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { AddressError, ConnectionClosedError } from '../errors.js';
-import { COALESCE_LIMIT, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encodeFrame, frameHeader } from '../connection/framing.js';
+import { COALESCE_LIMIT, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encodeFrame, frameHeader, writeFrameHeader } from './framing.js';
 import type { Address, TcpAddress } from './address.js';
 import { addressFamily, formatAddress } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
@@ -156,8 +156,7 @@ export class StreamTransport implements Transport {
         this.#batch = Buffer.allocUnsafe(Math.max(this.#batchSize, 4 + n));
       }
       const batch = this.#batch;
-      batch.writeInt32BE(n, this.#batchLength);
-      batch.set(payload, this.#batchLength + 4);
+      batch.set(payload, this.#batchLength + writeFrameHeader(batch, this.#batchLength, n));
       this.#batchLength += 4 + n;
       this.#queuedBytes += 4 + n;
       if (++this.#batchFrames >= FLUSH_FRAMES) {

@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AddressError, ConnectionClosedError, FrameTooLargeError } from '../errors.js';
-import { DEFAULT_MAX_FRAME_SIZE } from '../connection/framing.js';
+import { DEFAULT_MAX_FRAME_SIZE } from './framing.js';
 import type { Address } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
 

@@ -21,7 +21,7 @@ import {
   verifyAnswer,
   type HandshakeChannel,
 } from '../../src/connection/auth.js';
-import { FrameDecoder } from '../../src/connection/framing.js';
+import { FrameDecoder } from '../../src/transport/framing.js';
 import { Connection, DEFAULT_HANDSHAKE_TIMEOUT_MS, Pipe } from '../../src/connection/index.js';
 import {
   AuthenticationError,

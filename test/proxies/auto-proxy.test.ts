@@ -5,8 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { BaseManager } from '../../src/manager/base-manager.js';
-import { ObjectRef } from '../../src/protocol/ref.js';
-import { Token } from '../../src/protocol/token.js';
+import { ObjectRef } from '../../src/codec/ref.js';
+import { Token } from '../../src/codec/token.js';
 import { autoProxy, makeProxyType, type AutoProxy } from '../../proxies/auto-proxy.js';
 import { BaseProxy } from '../../proxies/base-proxy.js';
 import type { PublicMethodNames, Remote } from '../../proxies/types.js';

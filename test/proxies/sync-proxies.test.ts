@@ -9,8 +9,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AbortError, ConnectionClosedError, IndexError, KeyError, NotExposedError, StopIteration } from '../../src/errors.js';
 import type { CallOptions, ManagerClient } from '../../src/protocol/client.js';
-import { ObjectRef } from '../../src/protocol/ref.js';
-import { Token } from '../../src/protocol/token.js';
+import { ObjectRef } from '../../src/codec/ref.js';
+import { Token } from '../../src/codec/token.js';
 import { Slice } from '../../src/codec/values.js';
 import {
   AcquirerProxy,

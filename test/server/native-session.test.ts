@@ -9,7 +9,7 @@ import { BLOB_MIN, msgpack } from '../../src/codec/index.js';
 import { Client, type Connection } from '../../src/connection/index.js';
 import { BaseManager } from '../../src/manager/base-manager.js';
 import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind } from '../../src/protocol/native.js';
-import { ObjectRef } from '../../src/protocol/ref.js';
+import { ObjectRef } from '../../src/codec/ref.js';
 import type { BaseProxy } from '../../proxies/base-proxy.js';
 import { AbortError, RemoteError, ValueError } from '../../src/errors.js';
 import type { Address } from '../../src/transport/address.js';

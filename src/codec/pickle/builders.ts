@@ -3,8 +3,40 @@
  * something that is not finished yet (a dict still receiving items, an instance still waiting for BUILD)
  * or that must never become a value (a global). The decoder turns them into values when they are
  * placed inside something else or returned (`finish` in decode.ts).
+ *
+ * The contract between the decoder and the allow-list (`GlobalEntry`, `UnpicklerHooks`) lives here too,
+ * so that globals.ts (the handlers) and decode.ts (the machine) both import it and not each other.
  */
-import type { GlobalEntry } from './globals.js';
+import type { DecodeContext } from '../types.js';
+
+/** What a global handler may ask of the decoder (the unpickler implements it). */
+export interface UnpicklerHooks {
+  readonly context: DecodeContext | undefined;
+  /** Throws a CodecError naming the opcode and offset. */
+  fail(message: string): never;
+  /** Records that a Set is a frozenset (ADDITEMS must not grow it). */
+  markFrozen(set: Set<unknown>): void;
+}
+
+/** How one allow-listed global may be used. A missing handler means that use is forbidden. */
+export interface GlobalEntry {
+  /** REDUCE (and INST/OBJ with arguments): `global(*args)`. */
+  readonly call?: (args: readonly unknown[], g: PyGlobal, cx: UnpicklerHooks) => unknown;
+  /** NEWOBJ (and INST/OBJ without arguments): `global.__new__(global, *args)`. */
+  readonly create?: (args: readonly unknown[], g: PyGlobal, cx: UnpicklerHooks) => unknown;
+  /** BUILD on an Instance that `create` made. */
+  readonly build?: (inst: Instance, state: unknown, cx: UnpicklerHooks) => void;
+  /** The argument tuple may hold globals (the handler checks where). */
+  readonly takesGlobals?: boolean;
+  /** May be RebuildProxy's first argument. */
+  readonly proxyClass?: boolean;
+  /** May be `copyreg._reconstructor`'s second argument. */
+  readonly baseObject?: boolean;
+  /** May be `array._array_reconstructor`'s first argument. */
+  readonly arrayType?: boolean;
+  /** May stand as a value by itself (a class sent as data, e.g. a Value's typecode): a `PythonClass`. */
+  readonly typeValue?: boolean;
+}
 
 /** Common base, so the decoder needs one `instanceof` to tell a stack-only object from a value. */
 export abstract class Intermediate {}

@@ -17,9 +17,9 @@ import { Buffer } from 'node:buffer';
 import { CodecError, ForbiddenGlobalError, PythonError } from '../../errors.js';
 import type { DecodeContext } from '../types.js';
 import { Tuple } from '../values.js';
-import { DictBuilder, GlobalArgs, Instance, Intermediate, PyGlobal } from './builders.js';
+import { DictBuilder, GlobalArgs, Instance, Intermediate, PyGlobal, type UnpicklerHooks } from './builders.js';
 import { PythonClass } from './python-class.js';
-import { resolveGlobal, type CallContext } from './globals.js';
+import { resolveGlobal } from './globals.js';
 import type { PickleLimits } from './limits.js';
 import { HIGHEST_PROTOCOL, Op, opName } from './opcodes.js';
 import { MAX_STRING_LENGTH, decodeUtf8 } from './utf8.js';
@@ -35,7 +35,7 @@ export function decodePickle(input: Uint8Array, context: DecodeContext | undefin
   return new Unpickler(input, context, limits).run();
 }
 
-class Unpickler implements CallContext {
+class Unpickler implements UnpicklerHooks {
   readonly context: DecodeContext | undefined;
   readonly #buf: Buffer;
   readonly #end: number;
@@ -929,7 +929,7 @@ function kind(v: unknown): string {
  * Measures a finished value's nesting without recursion: the longest chain of containers, counting each
  * container once per path (a container met again on the current path is a cycle and ends the path).
  */
-function measureDepth(root: unknown, maxDepth: number, cx: CallContext): void {
+function measureDepth(root: unknown, maxDepth: number, cx: UnpicklerHooks): void {
   const height = new Map<object, number>();
   const onPath = new Set<object>();
   interface Frame {

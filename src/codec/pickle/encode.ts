@@ -26,8 +26,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { CodecError, PythonError } from '../../errors.js';
-import { RefHolder } from '../../protocol/ref.js';
-import { Token } from '../../protocol/token.js';
+import { RefHolder } from '../ref.js';
+import { Token } from '../token.js';
 import { Slice, Tuple } from '../values.js';
 import type { PickleLimits } from './limits.js';
 import { Op, WRITE_PROTOCOL } from './opcodes.js';

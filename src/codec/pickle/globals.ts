@@ -30,40 +30,10 @@
  */
 import { Buffer } from 'node:buffer';
 import { ForbiddenGlobalError, PYTHON_ERRORS, makePythonError } from '../../errors.js';
-import { ObjectRef } from '../../protocol/ref.js';
-import { Token } from '../../protocol/token.js';
-import type { DecodeContext } from '../types.js';
+import { ObjectRef } from '../ref.js';
+import { Token } from '../token.js';
 import { Slice, Tuple } from '../values.js';
-import { DictBuilder, Instance, PyGlobal, defineKey } from './builders.js';
-
-/** What a global handler may ask of the decoder. */
-export interface CallContext {
-  readonly context: DecodeContext | undefined;
-  /** Throws a CodecError naming the opcode and offset. */
-  fail(message: string): never;
-  /** Records that a Set is a frozenset (ADDITEMS must not grow it). */
-  markFrozen(set: Set<unknown>): void;
-}
-
-/** How one allow-listed global may be used. A missing handler means that use is forbidden. */
-export interface GlobalEntry {
-  /** REDUCE (and INST/OBJ with arguments): `global(*args)`. */
-  readonly call?: (args: readonly unknown[], g: PyGlobal, cx: CallContext) => unknown;
-  /** NEWOBJ (and INST/OBJ without arguments): `global.__new__(global, *args)`. */
-  readonly create?: (args: readonly unknown[], g: PyGlobal, cx: CallContext) => unknown;
-  /** BUILD on an Instance that `create` made. */
-  readonly build?: (inst: Instance, state: unknown, cx: CallContext) => void;
-  /** The argument tuple may hold globals (the handler checks where). */
-  readonly takesGlobals?: boolean;
-  /** May be RebuildProxy's first argument. */
-  readonly proxyClass?: boolean;
-  /** May be `copyreg._reconstructor`'s second argument. */
-  readonly baseObject?: boolean;
-  /** May be `array._array_reconstructor`'s first argument. */
-  readonly arrayType?: boolean;
-  /** May stand as a value by itself (a class sent as data, e.g. a Value's typecode): a `PythonClass`. */
-  readonly typeValue?: boolean;
-}
+import { DictBuilder, Instance, PyGlobal, defineKey, type GlobalEntry, type UnpicklerHooks } from './builders.js';
 
 const MANAGERS = 'multiprocessing.managers';
 
@@ -79,11 +49,11 @@ const PY2_MODULES: Readonly<Record<string, string>> = Object.assign(Object.creat
 // Handlers
 
 /** A declared function (not a method of a contextually typed parameter), so TypeScript narrows after it. */
-function fail(cx: CallContext, message: string): never {
+function fail(cx: UnpicklerHooks, message: string): never {
   return cx.fail(message);
 }
 
-function arity(args: readonly unknown[], g: PyGlobal, cx: CallContext, min: number, max = min): void {
+function arity(args: readonly unknown[], g: PyGlobal, cx: UnpicklerHooks, min: number, max = min): void {
   if (args.length < min || args.length > max) {
     const want = min === max ? `${min}` : `${min} to ${max}`;
     fail(cx, `${g.qualifiedName} takes ${want} arguments, got ${args.length}`);
@@ -107,14 +77,14 @@ function describe(v: unknown): string {
 }
 
 /** The state of a Token: `(typeid, address, id)`, address `(host, port)`, a path, or abstract bytes. */
-function tokenFrom(state: unknown, cx: CallContext): Token {
+function tokenFrom(state: unknown, cx: UnpicklerHooks): Token {
   if (!Array.isArray(state) || state.length !== 3) fail(cx, `Token state must be a (typeid, address, id) tuple, got ${describe(state)}`);
   const [typeid, address, id] = state as unknown[];
   if (typeof typeid !== 'string' || typeof id !== 'string') fail(cx, 'Token typeid and id must be str');
   return new Token(typeid, addressFrom(address, cx), id);
 }
 
-function addressFrom(address: unknown, cx: CallContext): Token['address'] {
+function addressFrom(address: unknown, cx: UnpicklerHooks): Token['address'] {
   if (typeof address === 'string') return address;
   if (Buffer.isBuffer(address)) {
     // Linux abstract socket names arrive as bytes (b'\0listener-...'); they are usually ASCII. Read them
@@ -129,7 +99,7 @@ function addressFrom(address: unknown, cx: CallContext): Token['address'] {
   return fail(cx, `Token address must be (host, port), a str path or bytes, got ${describe(address)}`);
 }
 
-function exposedFrom(kwds: unknown, cx: CallContext): string[] | null {
+function exposedFrom(kwds: unknown, cx: UnpicklerHooks): string[] | null {
   let exposed: unknown;
   if (kwds instanceof Map) exposed = kwds.get('exposed');
   else if (kwds !== null && typeof kwds === 'object' && Object.prototype.hasOwnProperty.call(kwds, 'exposed')) {
@@ -229,12 +199,12 @@ const valueClass: GlobalEntry = {
   },
 };
 
-function makeValue(typecode: unknown, value: unknown, cx: CallContext): { typecode: string; value: unknown } {
+function makeValue(typecode: unknown, value: unknown, cx: UnpicklerHooks): { typecode: string; value: unknown } {
   if (typeof typecode !== 'string') fail(cx, 'Value typecode must be a str');
   return { typecode, value: value === undefined ? null : value };
 }
 
-function dictEntries(state: unknown, what: string, cx: CallContext): Iterable<[unknown, unknown]> {
+function dictEntries(state: unknown, what: string, cx: UnpicklerHooks): Iterable<[unknown, unknown]> {
   if (state instanceof Map) return state.entries();
   if (state !== null && typeof state === 'object' && Object.getPrototypeOf(state) === Object.prototype) {
     return Object.entries(state as Record<string, unknown>);
@@ -275,7 +245,7 @@ function setClass(frozen: boolean): GlobalEntry {
 const LATIN1 = new Set(['latin1', 'latin-1', 'iso-8859-1', 'iso8859-1', 'l1']);
 
 /** Protocol 0-2 bytes: `_codecs.encode('\xab...', 'latin1')` (CPython's `save_bytes` for proto < 3). */
-function latin1Bytes(text: unknown, encoding: unknown, what: string, cx: CallContext): Buffer {
+function latin1Bytes(text: unknown, encoding: unknown, what: string, cx: UnpicklerHooks): Buffer {
   if (typeof text !== 'string' || typeof encoding !== 'string' || !LATIN1.has(encoding.toLowerCase())) {
     fail(cx, `${what} is only accepted as (str, 'latin1')`);
   }
@@ -393,7 +363,7 @@ function readItems(
   data: Buffer,
   layout: readonly [number, (b: Buffer, at: number) => number | bigint],
   what: string,
-  cx: CallContext,
+  cx: UnpicklerHooks,
 ): Array<number | bigint> {
   const [size, read] = layout;
   if (data.length % size !== 0) fail(cx, `${what}: ${data.length} bytes is not a whole number of ${size}-byte items`);
@@ -402,7 +372,7 @@ function readItems(
   return out;
 }
 
-function arrayTypecode(typecode: unknown, cx: CallContext): string {
+function arrayTypecode(typecode: unknown, cx: UnpicklerHooks): string {
   if (typeof typecode !== 'string' || typecode.length !== 1) fail(cx, 'array typecode must be a one-character str');
   return typecode;
 }

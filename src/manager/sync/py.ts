@@ -9,7 +9,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { IndexError, PyTypeError, ValueError } from '../../errors.js';
-import { RefHolder } from '../../protocol/ref.js';
+import { RefHolder } from '../../codec/ref.js';
 import { Slice, Tuple } from '../../codec/values.js';
 
 /** Python's name for a value's type, for error messages. */

@@ -2,8 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { Buffer } from 'node:buffer';
 import { PickleCodec, pickle, isPickleFrame, Op } from '../../../src/codec/pickle/index.js';
 import { Slice, Tuple, tuple } from '../../../src/codec/values.js';
-import { ObjectRef } from '../../../src/protocol/ref.js';
-import { Token } from '../../../src/protocol/token.js';
+import { ObjectRef } from '../../../src/codec/ref.js';
+import { Token } from '../../../src/codec/token.js';
 import { CodecError, Empty, ForbiddenGlobalError, KeyError, PythonError } from '../../../src/errors.js';
 import { VECTORS, bytes, global, hex, p4, str } from './bytes.js';
 

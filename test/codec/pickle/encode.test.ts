@@ -2,8 +2,8 @@ import { describe, it, expect } from 'vitest';
 import { Buffer } from 'node:buffer';
 import { PickleCodec, pickle, Op } from '../../../src/codec/pickle/index.js';
 import { Slice, Tuple, tuple } from '../../../src/codec/values.js';
-import { ObjectRef, RefHolder } from '../../../src/protocol/ref.js';
-import { Token } from '../../../src/protocol/token.js';
+import { ObjectRef, RefHolder } from '../../../src/codec/ref.js';
+import { Token } from '../../../src/codec/token.js';
 import { CodecError, Empty, KeyError, PythonError, RemoteError, makePythonError } from '../../../src/errors.js';
 import { VECTORS, bytes, p4, toHex } from './bytes.js';
 

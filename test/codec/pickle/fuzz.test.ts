@@ -7,8 +7,8 @@ import { describe, it, expect } from 'vitest';
 import { Buffer } from 'node:buffer';
 import { pickle, Op } from '../../../src/codec/pickle/index.js';
 import { Slice, tuple } from '../../../src/codec/values.js';
-import { ObjectRef } from '../../../src/protocol/ref.js';
-import { Token } from '../../../src/protocol/token.js';
+import { ObjectRef } from '../../../src/codec/ref.js';
+import { Token } from '../../../src/codec/token.js';
 import { CodecError, ForbiddenGlobalError, KeyError } from '../../../src/errors.js';
 import { VECTORS, hex } from './bytes.js';
 

@@ -6,8 +6,8 @@ import { describe, it, expect } from 'vitest';
 import { Buffer } from 'node:buffer';
 import { pickle } from '../../../src/codec/pickle/index.js';
 import { Slice, tuple } from '../../../src/codec/values.js';
-import { ObjectRef } from '../../../src/protocol/ref.js';
-import { Token } from '../../../src/protocol/token.js';
+import { ObjectRef } from '../../../src/codec/ref.js';
+import { Token } from '../../../src/codec/token.js';
 import { BrokenBarrierError, Empty, KeyError, PythonError } from '../../../src/errors.js';
 import { pythonVersions, runPython, type PythonVersion } from '../../support/python.js';
 

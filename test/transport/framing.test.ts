@@ -11,7 +11,7 @@ import {
   MAX_SHORT_LENGTH,
   encodeFrame,
   frameHeader,
-} from '../../src/connection/framing.js';
+} from '../../src/transport/framing.js';
 import { FrameTooLargeError, ProtocolError, TruncatedFrameError } from '../../src/errors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');

@@ -23,16 +23,29 @@ export const COALESCE_LIMIT = 16384;
 /** Default maximum frame size: 64 MiB. */
 export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024;
 
-/** Writes the header for an n-byte payload. */
-export function frameHeader(n: number): Buffer {
+/** Bytes a header for an n-byte payload takes: 4, or 12 past 31 bits. */
+export function headerLength(n: number): 4 | 12 {
+  return n <= MAX_SHORT_LENGTH ? 4 : 12;
+}
+
+/**
+ * Writes the header for an n-byte payload into `target` at `offset` (rows 1, 1' and 2' above) and
+ * returns its length. Every writer of frames goes through here.
+ */
+export function writeFrameHeader(target: Buffer, offset: number, n: number): number {
   if (n <= MAX_SHORT_LENGTH) {
-    const h = Buffer.allocUnsafe(4);
-    h.writeInt32BE(n, 0);
-    return h;
+    target.writeInt32BE(n, offset);
+    return 4;
   }
-  const h = Buffer.allocUnsafe(12);
-  h.writeInt32BE(LONG_LENGTH_MARK, 0);
-  h.writeBigUInt64BE(BigInt(n), 4);
+  target.writeInt32BE(LONG_LENGTH_MARK, offset);
+  target.writeBigUInt64BE(BigInt(n), offset + 4);
+  return 12;
+}
+
+/** The header for an n-byte payload, as a buffer of its own. */
+export function frameHeader(n: number): Buffer {
+  const h = Buffer.allocUnsafe(headerLength(n));
+  writeFrameHeader(h, 0, n);
   return h;
 }
 
@@ -44,8 +57,7 @@ export function encodeFrame(payload: Uint8Array): Buffer[] {
   const n = payload.length;
   if (n <= COALESCE_LIMIT) {
     const out = Buffer.allocUnsafe(4 + n);
-    out.writeInt32BE(n, 0);
-    out.set(payload, 4);
+    out.set(payload, writeFrameHeader(out, 0, n));
     return [out];
   }
   const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
