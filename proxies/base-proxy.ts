@@ -9,6 +9,7 @@ import { NotExposedError, ConnectionClosedError } from '../src/errors.js';
 import type { CallOptions, ManagerClient } from '../src/protocol/client.js';
 import { ObjectRef, RefHolder } from '../src/codec/ref.js';
 import { Token } from '../src/codec/token.js';
+import { FALLBACK_METHODS, GETVALUE } from '../src/protocol/classic.js';
 import type { Address } from '../src/transport/address.js';
 
 const finalizer = new FinalizationRegistry<{ client: ManagerClient; id: string }>(({ client, id }) => client.release(id));
@@ -83,7 +84,7 @@ export class BaseProxy extends RefHolder {
    */
   callMethod<R = unknown>(method: string, args: readonly unknown[] = [], kwds: Record<string, unknown> | null = null, options?: CallOptions): Promise<R> {
     if (this.#released) return Promise.reject(new ConnectionClosedError(`this ${this.#token.typeid} proxy was released`));
-    if (!this.#exposedSet.has(method) && !FALLBACKS.has(method)) {
+    if (!this.#exposedSet.has(method) && !FALLBACK_METHODS.has(method)) {
       return Promise.reject(new NotExposedError(method, this.#token.typeid, this.#exposed));
     }
     return this.#client.call(this.#token.id, method, args, kwds, options, this) as Promise<R>;
@@ -91,7 +92,7 @@ export class BaseProxy extends RefHolder {
 
   /** A copy of the referent's value (CPython's `_getvalue`). */
   getValue<R = unknown>(options?: CallOptions): Promise<R> {
-    return this.callMethod<R>('#GETVALUE', [], null, options);
+    return this.callMethod<R>(GETVALUE, [], null, options);
   }
 
   /** The referent's Python `repr()`, computed on the server. */
@@ -140,8 +141,6 @@ export class BaseProxy extends RefHolder {
   }
 }
 
-/** Names every object answers, exposed or not (CPython's fallbacks). */
-const FALLBACKS = new Set(['__str__', '__repr__', '#GETVALUE']);
 
 export function isConnected(proxy: BaseProxy): boolean {
   return !proxy.client.closed && !proxy.released;

@@ -5,7 +5,7 @@
  * through a hosted iterator, as Python's `iter(d)` does: a dict that changes size meanwhile raises
  * `RuntimeError`, as in Python.
  */
-import { KeyError } from '../src/errors.js';
+import { KeyError } from '../src/python-errors.js';
 import type { Tuple } from '../src/codec/values.js';
 import { BaseProxy } from './base-proxy.js';
 import type { IteratorProxy } from './iterator-proxy.js';

@@ -2,7 +2,7 @@
  * `IteratorProxy`: a hosted iterator (CPython's IteratorProxy, exposing `__next__`, `send`, `throw`,
  * `close`). `for await (const item of it)` calls `__next__` until the server raises `StopIteration`.
  */
-import { StopIteration } from '../src/errors.js';
+import { StopIteration } from '../src/python-errors.js';
 import { BaseProxy } from './base-proxy.js';
 
 export class IteratorProxy<T = unknown> extends BaseProxy implements AsyncIterable<T> {

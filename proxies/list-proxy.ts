@@ -5,7 +5,7 @@
  * cases. `for await (const x of list)` reads item by item until `IndexError`, as Python iterates a list
  * proxy, so it sees changes made meanwhile.
  */
-import { IndexError } from '../src/errors.js';
+import { IndexError } from '../src/python-errors.js';
 import { Slice } from '../src/codec/values.js';
 import { BaseProxy } from './base-proxy.js';
 

@@ -4,7 +4,7 @@
  * attribute API is `get`/`set`/`delete`, plus `attrs` for reads written as properties
  * (`await ns.attrs.name`). As in Python, names starting with '_' are never sent to the server.
  */
-import { AttributeError } from '../src/errors.js';
+import { AttributeError } from '../src/python-errors.js';
 import type { CallOptions } from '../src/protocol/client.js';
 import { BaseProxy } from './base-proxy.js';
 

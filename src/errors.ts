@@ -1,7 +1,7 @@
 /**
  * Every error mpmanager raises, each with a stable `code` (checked from one table in
- * `test/errors.test.ts`). Python-facing names stay Python's: `AuthenticationError`,
- * `RemoteError`, `KeyError`, `Empty`, ...
+ * `test/errors.test.ts`). Python-facing names stay Python's: `AuthenticationError`, `RemoteError`.
+ * Python's own exceptions (`KeyError`, `Empty`, ...) are in python-errors.ts.
  */
 
 export const ErrorCode = {
@@ -209,95 +209,4 @@ export class RemoteError extends MpmError {
     this.remoteMessage = message;
     this.remoteStack = remoteStack;
   }
-}
-
-/**
- * Python exceptions that clients catch by class. They keep Python's names so that code reads the same
- * on both sides; `pyType` is the qualified Python name the classic dialect pickles.
- */
-export class PythonError extends MpmError {
-  /** Qualified Python class, e.g. `builtins.KeyError`, `_queue.Empty`. */
-  readonly pyType: string;
-  /** The Python exception's `args`. */
-  readonly args: readonly unknown[];
-  /** Server-side stack text, when the error was raised remotely. */
-  remoteStack: string;
-  constructor(pyType: string, args: readonly unknown[] = [], remoteStack = '') {
-    super(ErrorCode.Python, formatPythonMessage(pyType, args));
-    this.pyType = pyType;
-    this.args = args;
-    this.remoteStack = remoteStack;
-  }
-}
-
-function formatPythonMessage(pyType: string, args: readonly unknown[]): string {
-  const short = pyType.slice(pyType.lastIndexOf('.') + 1);
-  if (args.length === 0) return short;
-  const text = args.length === 1 ? pyRepr(args[0], pyType.endsWith('KeyError')) : args.map((a) => pyRepr(a, true)).join(', ');
-  return `${short}: ${text}`;
-}
-
-function pyRepr(value: unknown, quoteStrings: boolean): string {
-  if (typeof value === 'string') return quoteStrings ? `'${value}'` : value;
-  if (typeof value === 'bigint') return value.toString();
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function pythonClass(pyType: string) {
-  return class extends PythonError {
-    constructor(...args: unknown[]) {
-      super(pyType, args);
-    }
-  };
-}
-
-export class KeyError extends pythonClass('builtins.KeyError') {}
-export class IndexError extends pythonClass('builtins.IndexError') {}
-export class ValueError extends pythonClass('builtins.ValueError') {}
-export class PyTypeError extends pythonClass('builtins.TypeError') {}
-export class AttributeError extends pythonClass('builtins.AttributeError') {}
-export class PyRuntimeError extends pythonClass('builtins.RuntimeError') {}
-export class StopIteration extends pythonClass('builtins.StopIteration') {}
-export class AssertionError_ extends pythonClass('builtins.AssertionError') {}
-export class NotImplementedError_ extends pythonClass('builtins.NotImplementedError') {}
-export class ZeroDivisionError extends pythonClass('builtins.ZeroDivisionError') {}
-/** `queue.Empty`: a non-blocking or timed `get` found no item. */
-export class Empty extends pythonClass('_queue.Empty') {}
-/** `queue.Full`: a non-blocking or timed `put` found no room. */
-export class Full extends pythonClass('queue.Full') {}
-export class BrokenBarrierError extends pythonClass('threading.BrokenBarrierError') {}
-
-/**
- * Python exception classes by qualified name. Both dialects map names through this table only:
- * a name that is not here arrives as a `PythonError` carrying the name (native) or is refused (pickle).
- */
-export const PYTHON_ERRORS: Readonly<Record<string, new (...args: unknown[]) => PythonError>> = Object.freeze(
-  Object.assign(Object.create(null) as Record<string, new (...args: unknown[]) => PythonError>, {
-    'builtins.KeyError': KeyError,
-    'builtins.IndexError': IndexError,
-    'builtins.ValueError': ValueError,
-    'builtins.TypeError': PyTypeError,
-    'builtins.AttributeError': AttributeError,
-    'builtins.RuntimeError': PyRuntimeError,
-    'builtins.StopIteration': StopIteration,
-    'builtins.AssertionError': AssertionError_,
-    'builtins.NotImplementedError': NotImplementedError_,
-    'builtins.ZeroDivisionError': ZeroDivisionError,
-    '_queue.Empty': Empty,
-    'queue.Empty': Empty,
-    'queue.Full': Full,
-    'threading.BrokenBarrierError': BrokenBarrierError,
-  }),
-);
-
-/** Builds the Python error for a qualified name, or a generic `PythonError` carrying the name. */
-export function makePythonError(pyType: string, args: readonly unknown[], remoteStack = ''): PythonError {
-  const Cls = PYTHON_ERRORS[pyType];
-  const err = Cls ? new Cls(...args) : new PythonError(pyType, args);
-  err.remoteStack = remoteStack;
-  return err;
 }

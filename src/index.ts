@@ -8,11 +8,32 @@ export { SyncManager } from './manager/sync-manager.js';
 export { Server, type ServerOptions } from './server/server.js';
 export { currentCall, type CallContext, type Owner } from './server/context.js';
 export { PY_SIGNATURES, GET_VALUE } from './server/dispatch.js';
-export { PY_REPR } from './server/repr.js';
+export { PY_REPR } from './python-repr.js';
 export type { TypeidOptions } from './server/registry.js';
 export type { CallOptions } from './protocol/native-client.js';
 export { Token } from './codec/token.js';
 export { Tuple, tuple, Slice } from './codec/values.js';
 export { type Codec, registerCodec } from './codec/index.js';
+export { DEFAULT_LIMITS, type Limits } from './limits.js';
 export * from './errors.js';
+export {
+  PythonError,
+  KeyError,
+  IndexError,
+  ValueError,
+  PyTypeError,
+  AttributeError,
+  PyRuntimeError,
+  StopIteration,
+  PyAssertionError,
+  PyNotImplementedError,
+  ZeroDivisionError,
+  Empty,
+  Full,
+  BrokenBarrierError,
+  /** @deprecated renamed `PyAssertionError` (a Python name that clashes takes the `Py` prefix). */
+  PyAssertionError as AssertionError_,
+  /** @deprecated renamed `PyNotImplementedError`. */
+  PyNotImplementedError as NotImplementedError_,
+} from './python-errors.js';
 export * from '../proxies/index.js';

@@ -1,46 +1,9 @@
 /** Every error class in src/errors.ts, from one table: its stable code, its name, a message, and `cause`. */
 import { describe, expect, it } from 'vitest';
 import * as errors from '../src/errors.js';
-import {
-  AbortError,
-  AddressError,
-  AssertionError_,
-  AttributeError,
-  AuthenticationError,
-  BadMessageLengthError,
-  BrokenBarrierError,
-  BufferTooShortError,
-  CodecError,
-  ConnectionClosedError,
-  Empty,
-  ErrorCode,
-  ForbiddenGlobalError,
-  FrameTooLargeError,
-  Full,
-  HandshakeTimeoutError,
-  IndexError,
-  InvalidArgumentError,
-  KeyError,
-  MpmError,
-  NotExposedError,
-  NotImplementedError_,
-  PYTHON_ERRORS,
-  ProtocolError,
-  PyRuntimeError,
-  PyTypeError,
-  PythonError,
-  RemoteError,
-  ShutdownRefusedError,
-  StateError,
-  StopIteration,
-  TimeoutError,
-  TruncatedFrameError,
-  UnknownObjectError,
-  UnknownTypeidError,
-  ValueError,
-  ZeroDivisionError,
-  makePythonError,
-} from '../src/errors.js';
+import * as pythonErrors from '../src/python-errors.js';
+import { AbortError, AddressError, AuthenticationError, BadMessageLengthError, BufferTooShortError, CodecError, ConnectionClosedError, ErrorCode, ForbiddenGlobalError, FrameTooLargeError, HandshakeTimeoutError, InvalidArgumentError, MpmError, NotExposedError, ProtocolError, RemoteError, ShutdownRefusedError, StateError, TimeoutError, TruncatedFrameError, UnknownObjectError, UnknownTypeidError } from '../src/errors.js';
+import { PyAssertionError, AttributeError, BrokenBarrierError, Empty, Full, IndexError, KeyError, PyNotImplementedError, PYTHON_ERRORS, PyRuntimeError, PyTypeError, PythonError, StopIteration, ValueError, ZeroDivisionError, makePythonError } from '../src/python-errors.js';
 
 type Row = [name: string, make: () => MpmError, code: string, message: RegExp];
 
@@ -74,8 +37,8 @@ const TABLE: Row[] = [
   ['AttributeError', () => new AttributeError('no attr'), 'MPM_ERR_PYTHON', /^AttributeError: no attr$/],
   ['PyRuntimeError', () => new PyRuntimeError('oops'), 'MPM_ERR_PYTHON', /^RuntimeError: oops$/],
   ['StopIteration', () => new StopIteration(), 'MPM_ERR_PYTHON', /^StopIteration$/],
-  ['AssertionError_', () => new AssertionError_('x'), 'MPM_ERR_PYTHON', /^AssertionError: x$/],
-  ['NotImplementedError_', () => new NotImplementedError_(), 'MPM_ERR_PYTHON', /^NotImplementedError$/],
+  ['PyAssertionError', () => new PyAssertionError('x'), 'MPM_ERR_PYTHON', /^AssertionError: x$/],
+  ['PyNotImplementedError', () => new PyNotImplementedError(), 'MPM_ERR_PYTHON', /^NotImplementedError$/],
   ['ZeroDivisionError', () => new ZeroDivisionError('division by zero'), 'MPM_ERR_PYTHON', /^ZeroDivisionError: division by zero$/],
   ['Empty', () => new Empty(), 'MPM_ERR_PYTHON', /^Empty$/],
   ['Full', () => new Full(), 'MPM_ERR_PYTHON', /^Full$/],
@@ -95,8 +58,8 @@ describe('error classes', () => {
     expect(err.stack).toContain(name);
   });
 
-  it('the table covers every error class src/errors.ts exports', () => {
-    const exported = Object.entries(errors)
+  it('the table covers every error class src/errors.ts and src/python-errors.ts export', () => {
+    const exported = Object.entries({ ...errors, ...pythonErrors })
       .filter(([, v]) => typeof v === 'function' && (v === MpmError || (v as { prototype?: unknown }).prototype instanceof MpmError))
       .map(([k]) => k)
       .sort();
@@ -158,8 +121,8 @@ describe('Python errors', () => {
 
   it('formats messages as Python prints them', () => {
     expect(new KeyError('k').message).toBe("KeyError: 'k'");
-    expect(new ValueError('a', 'b').message).toBe("ValueError: 'a', 'b'");
+    expect(new ValueError('a', 'b').message).toBe("ValueError: ('a', 'b')");
     expect(new IndexError(3n).message).toBe('IndexError: 3');
-    expect(new ValueError({ a: 1 }).message).toBe('ValueError: {"a":1}');
+    expect(new ValueError({ a: 1 }).message).toBe("ValueError: {'a': 1}");
   });
 });

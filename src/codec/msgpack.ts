@@ -20,7 +20,8 @@
  * written with ext 2 here, and a 0x65 that arrives is decoded as inert data.
  */
 import { Packr, addExtension } from 'msgpackr';
-import { CodecError, MpmError, PythonError, RemoteError, makePythonError } from '../errors.js';
+import { CodecError, MpmError, RemoteError } from '../errors.js';
+import { PythonError, makePythonError } from '../python-errors.js';
 import { ObjectRef, RefHolder } from './ref.js';
 import { Token } from './token.js';
 import { Tuple } from './values.js';

@@ -1,6 +1,7 @@
 /**
  * Value types that exist so Python values survive a round trip through JavaScript.
  */
+import { PY_REPR, PY_TYPE } from '../python-repr.js';
 
 /**
  * A Python tuple. It is an Array in every way; the class only marks that it must be written back as a
@@ -9,6 +10,13 @@
 export class Tuple<T = unknown> extends Array<T> {
   static override get [Symbol.species](): ArrayConstructor {
     return Array;
+  }
+  get [PY_TYPE](): string {
+    return 'tuple';
+  }
+  [PY_REPR](repr: (v: unknown) => string): string {
+    const items = this.map(repr);
+    return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
   }
 }
 
@@ -28,5 +36,11 @@ export class Slice {
     this.start = start;
     this.stop = stop;
     this.step = step;
+  }
+  get [PY_TYPE](): string {
+    return 'slice';
+  }
+  [PY_REPR](repr: (v: unknown) => string): string {
+    return `slice(${repr(this.start)}, ${repr(this.stop)}, ${repr(this.step)})`;
   }
 }

@@ -31,8 +31,6 @@ export const MESSAGE_LENGTH = 40;
 export const LEGACY_MESSAGE_LENGTH = 20;
 /** A raw HMAC-MD5 answer. */
 export const MD5_DIGEST_LENGTH = 16;
-/** Handshake frames are capped at this size (CPython: `recv_bytes(256)`). */
-export const HANDSHAKE_FRAME_LIMIT = 256;
 /** Default digest of the challenges we send. */
 export const DEFAULT_DIGEST = 'sha256';
 /** A digest name sits in the first 10 bytes: '{' + name (at most 8) + '}' (`_MAX_DIGEST_LEN = 8`). */
@@ -52,7 +50,7 @@ export const ALLOWED_DIGESTS: Readonly<Record<string, string>> = Object.freeze(
 /** What the handshake needs from a connection: raw frames. */
 export interface HandshakeChannel {
   sendBytes(payload: Uint8Array): void;
-  /** The next frame; frames above `HANDSHAKE_FRAME_LIMIT` are refused by the caller's transport limit. */
+  /** The next frame; frames above the `handshakeFrameSize` limit (CPython: `recv_bytes(256)`) are refused by the caller's transport limit. */
   recvBytes(): Promise<Buffer>;
 }
 

@@ -4,6 +4,7 @@
  * `close`. A protocol layer can take the frames directly with `detach()` (the manager does), so the hot
  * path makes no promise per frame.
  */
+import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
 import { getCodec, isPickleFrame, msgpack, pickle, type Codec, type DecodeContext } from '../codec/index.js';
 import {
   BadMessageLengthError,
@@ -15,7 +16,7 @@ import {
 } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import type { FrameSink, Transport } from '../transport/types.js';
-import { HANDSHAKE_FRAME_LIMIT, clientHandshake, serverHandshake, toKey } from './auth.js';
+import { clientHandshake, serverHandshake, toKey } from './auth.js';
 
 /** Received frames held before the transport is paused (receive backpressure). */
 const QUEUE_HIGH_WATER = 1024;
@@ -33,12 +34,8 @@ export interface ConnectionOptions {
   writable?: boolean;
 }
 
-export interface HandshakeOptions {
-  /** Bound on the whole authentication handshake, in milliseconds. Default 10 000. */
-  handshakeTimeout?: number;
-}
+export type HandshakeOptions = LimitOptions<'handshakeTimeout'>;
 
-export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Frames each side receives during the handshake: a challenge, an answer, and a verdict. */
 const HANDSHAKE_FRAMES = 3;
 
@@ -272,12 +269,12 @@ export class Connection implements AsyncIterable<unknown> {
   async #handshake(
     run: typeof serverHandshake,
     authkey: string | Uint8Array,
-    { handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT_MS }: HandshakeOptions,
+    { handshakeTimeout = DEFAULT_LIMITS.handshakeTimeout }: HandshakeOptions,
   ): Promise<void> {
     const key = toKey(authkey);
     const transport = this.#transport;
     const limit = transport.maxFrameSize;
-    transport.maxFrameSize = HANDSHAKE_FRAME_LIMIT;
+    transport.maxFrameSize = DEFAULT_LIMITS.handshakeFrameSize;
     // Each side receives exactly three handshake frames. The peer's first application frame can arrive in
     // the same chunk as its last handshake frame (CPython writes '#WELCOME#' and its first request back to
     // back), so the usual limit comes back the moment the third frame arrives, before the next is parsed.

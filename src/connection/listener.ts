@@ -4,6 +4,7 @@
  * authenticate) never delays anyone else. CPython runs it inside `accept()`, where a silent peer blocks
  * the accept loop forever and a failed one raises out of it (cpython-wire.md §1.4, §6).
  */
+import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
 import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,13 +18,9 @@ import type { Transport, TransportServer } from '../transport/types.js';
 import { MemoryTransport } from '../transport/memory.js';
 import { Connection, type HandshakeOptions } from './connection.js';
 
-export interface ListenerOptions extends HandshakeOptions {
+export interface ListenerOptions extends HandshakeOptions, LimitOptions<'backlog' | 'maxFrameSize'> {
   /** Shared secret; when given, every connection must pass the handshake. Default: none (no authentication). */
   authkey?: string | Uint8Array | null;
-  /** Listen backlog. Default 128. */
-  backlog?: number;
-  /** Largest frame accepted, checked from its header. Default 64 MiB. */
-  maxFrameSize?: number;
   /**
    * Codec for `send`/`recv` on accepted connections. Default `'auto'`: a stock Python client's pickles are
    * recognised and answered in pickle, mpmanager clients' msgpack in msgpack.
@@ -54,7 +51,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
     super();
     this.#server = server;
     this.#options = options;
-    this.backlog = options.backlog ?? 128;
+    this.backlog = options.backlog ?? DEFAULT_LIMITS.backlog;
   }
 
   /** Binds and listens. With no address, a fresh Unix socket path is used, as in CPython. */
@@ -147,13 +144,11 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
   }
 }
 
-export interface ClientOptions extends HandshakeOptions {
+export interface ClientOptions extends HandshakeOptions, LimitOptions<'maxFrameSize'> {
   /** Shared secret; when given, the handshake runs. Default: none. */
   authkey?: string | Uint8Array | null;
   /** Codec for `send`/`recv`. Default `'msgpack'`; `'pickle'` talks to a stock Python `Listener`. */
   serializer?: string | Codec;
-  /** Largest frame accepted. Default 64 MiB. */
-  maxFrameSize?: number;
 }
 
 /** Connects to a `Listener` (ours or CPython's) and authenticates if an authkey is given. */

@@ -1,6 +1,6 @@
 /**
  * The client end of CPython's classic dialect, for stock CPython manager servers
- * (`serializer: 'pickle'`; protocol table in src/server/classic-session.ts, facts in cpython-wire.md §3).
+ * (`serializer: 'pickle'`; the table is in ./classic.ts, facts in cpython-wire.md §3).
  *
  * - Server operations go over one-shot control connections, as CPython requires (its server closes them
  *   after one reply). Creating a proxy costs one of them, not three: CPython's client increfs and then
@@ -14,11 +14,11 @@
  */
 import { pickle } from '../codec/pickle/index.js';
 import type { DecodeContext } from '../codec/types.js';
-import { tuple } from '../codec/values.js';
 import { Client, type Connection } from '../connection/index.js';
-import { AbortError, ConnectionClosedError, ProtocolError, RemoteError, TimeoutError } from '../errors.js';
+import { ConnectionClosedError, ProtocolError, RemoteError } from '../errors.js';
 import type { Address } from '../transport/address.js';
-import type { CallOptions, ManagerClient } from './client.js';
+import { Reply, request, tracebackError } from './classic.js';
+import { armCall, isArmed, type CallOptions, type ManagerClient } from './client.js';
 import { ObjectRef } from '../codec/ref.js';
 import { Token } from '../codec/token.js';
 
@@ -33,13 +33,6 @@ export interface ClassicClientOptions {
   /** Shown to the server in `accept_connection`. Default `MainProcess|node-<pid>`. */
   name?: string;
 }
-
-/** Reply kinds (CPython `managers.py`). */
-const RETURN = '#RETURN';
-const ERROR = '#ERROR';
-const TRACEBACK = '#TRACEBACK';
-const PROXY = '#PROXY';
-const UNSERIALIZABLE = '#UNSERIALIZABLE';
 
 export class ClassicClient implements ManagerClient {
   readonly serverAddress: Address;
@@ -71,16 +64,16 @@ export class ClassicClient implements ManagerClient {
 
   async call(ident: string | null, method: string, args: readonly unknown[] = [], kwds: Record<string, unknown> | null = null, options?: CallOptions, holder?: unknown): Promise<unknown> {
     if (this.#closedError) throw this.#closedError;
-    const request = tuple<unknown>(ident, method, tuple(...args), kwds ?? {});
+    const message = request(ident, method, args, kwds);
     if (ident === null) {
-      const result = await this.#control(request, options);
+      const result = await this.#control(message, options);
       return method === 'create' ? this.#created(String(args[0]), result) : result;
     }
     const conn = await this.#acquire();
     const refs: ObjectRef[] = [];
     let reply: unknown;
     try {
-      conn.send(request);
+      conn.send(message);
       reply = await this.#receive(conn, options, refs);
     } catch (err) {
       // The connection may still carry this call's reply: never reuse it.
@@ -106,7 +99,7 @@ export class ClassicClient implements ManagerClient {
     if (this.#closedError) return;
     for (let i = 0; i < count; i++) {
       this.#releases = this.#releases.then(
-        () => this.#control(tuple<unknown>(null, 'decref', tuple(ident), {})).then(() => undefined),
+        () => this.#control(request(null, 'decref', [ident])).then(() => undefined),
         () => undefined,
       ).catch(() => undefined);
     }
@@ -132,11 +125,11 @@ export class ClassicClient implements ManagerClient {
   }
 
   /** One request on its own control connection. */
-  async #control(request: unknown, options?: CallOptions): Promise<unknown> {
+  async #control(message: unknown, options?: CallOptions): Promise<unknown> {
     const conn = await this.#connect();
     const refs: ObjectRef[] = [];
     try {
-      conn.send(request);
+      conn.send(message);
       return await this.#unwrap(await this.#receive(conn, options, refs), refs);
     } finally {
       conn.close();
@@ -150,7 +143,7 @@ export class ClassicClient implements ManagerClient {
       this.#open++;
       try {
         const conn = await this.#connect();
-        conn.send(tuple<unknown>(null, 'accept_connection', tuple(this.#options.name ?? `MainProcess|node-${process.pid}`), {}));
+        conn.send(request(null, 'accept_connection', [this.#options.name ?? `MainProcess|node-${process.pid}`]));
         await this.#unwrap(await this.#receive(conn, undefined, []), []);
         return conn;
       } catch (err) {
@@ -185,34 +178,17 @@ export class ClassicClient implements ManagerClient {
       },
     };
     const reply = conn.recv(context);
-    if (!options || (!options.signal && options.timeout === undefined)) return reply;
+    if (!isArmed(options)) return reply;
     return new Promise((resolve, reject) => {
-      const { signal, timeout } = options;
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = () => {
-        done();
-        reject(new AbortError('the call was aborted', { cause: signal?.reason }));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          done();
-          reject(new TimeoutError(`the call did not complete within ${timeout} s`));
-        }, timeout * 1000);
-        timer.unref?.();
-      }
+      const disarm = armCall(options, reject);
+      // Always handled: once the call is abandoned, closing its connection rejects `reply` too.
       reply.then(
         (v) => {
-          done();
+          disarm();
           resolve(v);
         },
         (e: unknown) => {
-          done();
+          disarm();
           reject(e);
         },
       );
@@ -227,23 +203,23 @@ export class ClassicClient implements ManagerClient {
     if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== 'string') throw new ProtocolError('malformed reply from the CPython manager');
     const [kind, result] = reply as [string, unknown];
     switch (kind) {
-      case RETURN: {
+      case Reply.Return: {
         if (refs.length === 0) return result;
-        for (const ref of refs) await this.#control(tuple<unknown>(null, 'incref', tuple(ref.token.id), {}));
+        for (const ref of refs) await this.#control(request(null, 'incref', [ref.token.id]));
         return this.#revive(result, new Set(refs));
       }
-      case PROXY: {
+      case Reply.Proxy: {
         const [exposed, token] = result as [unknown, unknown];
         if (!(token instanceof Token) || !Array.isArray(exposed)) throw new ProtocolError('malformed #PROXY reply');
         // The server's token carries its own idea of its address; we reach it at ours (as CPython does).
         const ref = new ObjectRef(new Token(token.typeid, this.serverAddress, token.id), exposed as string[]);
         return this.decodeContext.reviveRef ? this.decodeContext.reviveRef(ref) : ref;
       }
-      case ERROR:
+      case Reply.Error:
         throw result instanceof Error ? result : new RemoteError('Exception', String(result));
-      case TRACEBACK:
+      case Reply.Traceback:
         throw tracebackError(String(result));
-      case UNSERIALIZABLE:
+      case Reply.Unserializable:
         throw tracebackError(`Unserializable message: ${String(result)}`);
       default:
         throw new ProtocolError(`Unrecognized message type '${kind}'`);
@@ -263,12 +239,4 @@ export class ClassicClient implements ManagerClient {
     }
     return value;
   }
-}
-
-/** A `#TRACEBACK` text as a `RemoteError` whose type is the traceback's last line's exception name. */
-function tracebackError(text: string): RemoteError {
-  const lines = text.trimEnd().split('\n');
-  const last = lines[lines.length - 1] ?? '';
-  const m = /^([A-Za-z_][\w.]*): ?(.*)$/.exec(last);
-  return new RemoteError(m?.[1] ?? 'RemoteError', m?.[2] ?? last, text);
 }

@@ -3,6 +3,7 @@
  * the native client (mpmanager servers) and the classic client (stock CPython servers) both provide it.
  */
 import type { DecodeContext } from '../codec/types.js';
+import { AbortError, TimeoutError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 
 export interface CallOptions {
@@ -28,4 +29,40 @@ export interface ManagerClient {
   onClose(fn: (error: Error) => void): () => void;
   /** Closes; resolves once the server has closed its side (and so released what this client held). */
   close(): Promise<void>;
+}
+
+/** Whether a call's options ask for an abort or a timeout at all. */
+export function isArmed(options: CallOptions | undefined): options is CallOptions {
+  return options !== undefined && (options.signal !== undefined || options.timeout !== undefined);
+}
+
+/**
+ * Arms a call's `signal` and `timeout`: `cancel` is called once, with `AbortError` or `TimeoutError`,
+ * whichever comes first (a signal already aborted cancels in a microtask, so the caller has set up its
+ * call first). Returns the function that disarms both; call it when the call settles.
+ */
+export function armCall({ signal, timeout }: CallOptions, cancel: (error: Error) => void): () => void {
+  let done = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const disarm = () => {
+    done = true;
+    if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  };
+  const fire = (error: Error) => {
+    if (done) return;
+    disarm();
+    cancel(error);
+  };
+  const onAbort = () => fire(new AbortError('the call was aborted', { cause: signal?.reason }));
+  if (signal?.aborted) {
+    queueMicrotask(onAbort);
+    return disarm;
+  }
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (timeout !== undefined) {
+    timer = setTimeout(() => fire(new TimeoutError(`the call did not complete within ${timeout} s`)), timeout * 1000);
+    (timer as { unref?: () => void }).unref?.();
+  }
+  return disarm;
 }

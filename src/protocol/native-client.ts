@@ -5,11 +5,11 @@
  */
 import { msgpack, type DecodeContext } from '../codec/index.js';
 import { Client, type Connection } from '../connection/index.js';
-import { AbortError, ConnectionClosedError, ProtocolError, TimeoutError } from '../errors.js';
+import { ConnectionClosedError, ProtocolError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from './native.js';
 import { ObjectRef } from '../codec/ref.js';
-import type { CallOptions, ManagerClient } from './client.js';
+import { armCall, isArmed, type CallOptions, type ManagerClient } from './client.js';
 
 export type { CallOptions } from './client.js';
 
@@ -116,7 +116,7 @@ export class NativeClient implements ManagerClient {
       this.#free.push(id);
       return Promise.reject(err);
     }
-    const armed = options !== undefined && (options.signal !== undefined || options.timeout !== undefined);
+    const armed = isArmed(options);
     const blobs = this.#encodeContext.blobs;
     if (armed && blobs.length > 0) {
       // This call can settle (aborted, timed out) while its blobs still wait in the socket's queue: send
@@ -125,7 +125,7 @@ export class NativeClient implements ManagerClient {
     }
     return new Promise((resolve, reject) => {
       const pending: Pending = { resolve, reject, holder, cleanup: null };
-      if (armed) this.#arm(id, pending, options);
+      if (armed) this.#arm(id, pending, options as CallOptions);
       this.#slots[id] = pending;
       this.#inFlight++;
       try {
@@ -164,35 +164,19 @@ export class NativeClient implements ManagerClient {
     await closing;
   }
 
-  #arm(id: number, pending: Pending, { signal, timeout }: CallOptions): void {
-    const cancel = (error: Error) => {
+  #arm(id: number, pending: Pending, options: CallOptions): void {
+    pending.cleanup = armCall(options, (error) => {
       const pending = this.#slots[id];
       if (pending === undefined || pending === ANSWERED) return;
       this.#slots[id] = ANSWERED;
       this.#inFlight--;
-      pending.cleanup?.();
       pending.reject(error);
       try {
         this.#conn.transport.send(msgpack.encode([ClientKind.Cancel, id]));
       } catch {
         // closed: nothing to cancel
       }
-    };
-    if (signal?.aborted) {
-      queueMicrotask(() => cancel(new AbortError('the call was aborted', { cause: signal.reason })));
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => cancel(new AbortError('the call was aborted', { cause: signal?.reason }));
-    if (timeout !== undefined) {
-      timer = setTimeout(() => cancel(new TimeoutError(`the call did not complete within ${timeout} s`)), timeout * 1000);
-      timer.unref?.();
-    }
-    signal?.addEventListener('abort', onAbort, { once: true });
-    pending.cleanup = () => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
+    });
   }
 
   /** Frees call `id`'s slot; returns its call if still waiting (null if answered here, or unknown). */

@@ -3,10 +3,12 @@
  * through `__proto__`, `constructor` or inherited members by accident; CPython's fallbacks hold for
  * names outside it: `__str__`, `__repr__` and `#GETVALUE` (cpython-wire.md §3.4).
  */
-import { AttributeError, NotExposedError, PyTypeError } from '../errors.js';
+import { NotExposedError } from '../errors.js';
+import { GETVALUE } from '../protocol/classic.js';
+import { AttributeError, PyTypeError } from '../python-errors.js';
 import { type CallContext, withCall } from './context.js';
 import type { HostedObject } from './objects.js';
-import { pyRepr } from './repr.js';
+import { pyRepr } from '../python-repr.js';
 
 /** A referent's own `#GETVALUE`: what a client's `getValue()` receives (default: the referent itself). */
 export const GET_VALUE = Symbol.for('mpmanager.getValue');
@@ -18,8 +20,6 @@ export const GET_VALUE = Symbol.for('mpmanager.getValue');
  * method's source.
  */
 export const PY_SIGNATURES = Symbol.for('mpmanager.pySignatures');
-
-export const GETVALUE_METHOD = '#GETVALUE';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -82,7 +82,7 @@ export function invoke(obj: HostedObject, method: string, args: unknown[], kwds:
   if (!obj.exposed.has(method)) {
     if (method === '__str__') return pyStr(obj.referent);
     if (method === '__repr__') return reprOf(obj.referent);
-    if (method === GETVALUE_METHOD) return getValue(obj.referent);
+    if (method === GETVALUE) return getValue(obj.referent);
     throw new NotExposedError(method, obj.typeid, obj.exposedList);
   }
   const fn = lookup(obj, method);

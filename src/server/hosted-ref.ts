@@ -5,7 +5,7 @@
  */
 import { RefHolder, type ObjectRef } from '../codec/ref.js';
 import type { HostedObject, ObjectTable } from './objects.js';
-import { PY_REPR } from './repr.js';
+import { PY_REPR } from '../python-repr.js';
 
 const releaser = new FinalizationRegistry<{ table: ObjectTable; id: string }>(({ table, id }) => table.decref(id));
 

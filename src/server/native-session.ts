@@ -7,13 +7,14 @@ import { debuglog } from 'node:util';
 import { msgpack, type DecodeContext, type EncodeContext } from '../codec/index.js';
 import type { Connection } from '../connection/index.js';
 import { AbortError, InvalidArgumentError, ProtocolError } from '../errors.js';
-import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from '../protocol/native.js';
+import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, isNativeHello, sendWithBlobs, type Hello } from '../protocol/native.js';
 import type { ObjectRef } from '../codec/ref.js';
 import { sameAddress } from '../transport/address.js';
-import { ConnectionOwner, type CallContext } from './context.js';
+import type { CallContext, ConnectionOwner } from './context.js';
 import { invoke } from './dispatch.js';
 import type { HostedObject } from './objects.js';
-import { objectId, type Server, type Session } from './server.js';
+import { SessionCore } from './session-core.js';
+import type { Dialect, SessionHost } from './session.js';
 
 const debug = debuglog('mpmanager');
 let sessionCounter = 0;
@@ -49,25 +50,26 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
-export class NativeSession implements Session {
-  readonly #server: Server;
-  readonly #conn: Connection;
-  readonly #owner: ConnectionOwner;
+/** The native dialect, for the server's table of dialects. */
+export const nativeDialect: Dialect = {
+  name: 'native',
+  accepts: isNativeHello,
+  open: (host, conn, firstFrame) => new NativeSession(host, conn, firstFrame),
+};
+
+export class NativeSession extends SessionCore {
   /** References this connection holds: object id to count. */
   readonly #refs = new Map<string, number>();
   /** Calls still running, by call id. */
   readonly #running = new Map<number, NativeCall>();
   readonly #hello: Hello;
-  #closed = false;
   readonly #encodeContext: EncodeContext & { blobs: Uint8Array[] };
   /** Blobs received ahead of the message that uses them. */
   readonly #blobs = new BlobInbox();
   readonly #decodeContext: DecodeContext;
 
-  constructor(server: Server, conn: Connection, firstFrame: Buffer) {
-    this.#server = server;
-    this.#conn = conn;
-    this.#owner = new ConnectionOwner(`native-${++sessionCounter}`);
+  constructor(host: SessionHost, conn: Connection, firstFrame: Buffer) {
+    super(host, conn, `native-${++sessionCounter}`);
     const hello = msgpack.decode(firstFrame) as unknown[];
     if (!Array.isArray(hello) || hello[0] !== NATIVE_MAGIC) throw new ProtocolError('malformed native hello');
     if (hello[1] !== NATIVE_VERSION) {
@@ -75,8 +77,8 @@ export class NativeSession implements Session {
     }
     this.#hello = (hello[2] && typeof hello[2] === 'object' ? hello[2] : {}) as Hello;
     this.#encodeContext = { onRef: (ref) => this.#onRefSent(ref), blobs: [] };
-    this.#decodeContext = { reviveRef: (ref) => server.resolveRef(ref) };
-    conn.transport.send(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { address: server.address, pid: process.pid }]));
+    this.#decodeContext = { reviveRef: (ref) => host.resolveRef(ref) };
+    conn.transport.send(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { address: host.address, pid: process.pid }]));
     conn.detach({
       frame: (frame) => this.#onFrame(frame),
       closed: (error) => {
@@ -86,25 +88,27 @@ export class NativeSession implements Session {
     });
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    const reason = new AbortError('the client connection closed');
+  protected abortCalls(reason: AbortError): void {
     for (const call of this.#running.values()) call.abort(reason);
     this.#running.clear();
-    this.#owner.close();
-    const objects = this.#server.objects;
+  }
+
+  protected releaseAll(): void {
+    const objects = this.host.objects;
     for (const [id, n] of this.#refs) objects.decref(id, n);
     this.#refs.clear();
-    this.#conn.close();
-    this.#server.sessionEnded(this);
+  }
+
+  /** The reference itself: encoding it counts it as held by this client (`#onRefSent`). */
+  protected created(obj: HostedObject): unknown {
+    return this.host.refTo(obj);
   }
 
   #onFrame(frame: Buffer): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     let context: DecodeContext | null;
     try {
-      context = this.#blobs.receive(frame, this.#decodeContext, this.#conn.transport.maxFrameSize);
+      context = this.#blobs.receive(frame, this.#decodeContext, this.conn.transport.maxFrameSize);
     } catch (err) {
       this.#protocolError((err as Error).message);
       return;
@@ -129,7 +133,7 @@ export class NativeSession implements Session {
         this.#running.get(msg[1] as number)?.abort(new AbortError('the call was cancelled by the client'));
         return;
       case ClientKind.Release:
-        if (typeof msg[1] === 'string' && typeof msg[2] === 'number') this.#release(msg[1], msg[2]);
+        if (typeof msg[1] === 'string' && typeof msg[2] === 'number') this.release(msg[1], msg[2]);
         return;
       default:
         this.#protocolError(`unknown message kind ${String(msg[0])}`);
@@ -138,7 +142,7 @@ export class NativeSession implements Session {
 
   #protocolError(message: string): void {
     debug('native protocol error: %s', message);
-    this.#conn.destroy(new ProtocolError(message));
+    this.conn.destroy(new ProtocolError(message));
     this.close();
   }
 
@@ -149,13 +153,13 @@ export class NativeSession implements Session {
       return;
     }
     const kw = kwds && typeof kwds === 'object' ? (kwds as Record<string, unknown>) : null;
-    const call = new NativeCall(this.#owner);
+    const call = new NativeCall(this.owner);
     let result: unknown;
     let target: HostedObject | null = null;
     try {
-      if (ident === null) result = this.#operation(method, args, kw, call);
+      if (ident === null) result = this.control(method, args, kw, call, this.#hello.shutdownKey);
       else {
-        target = this.#server.objects.get(ident);
+        target = this.host.objects.get(ident);
         result = invoke(target, method, args, kw, call);
       }
     } catch (err) {
@@ -183,20 +187,18 @@ export class NativeSession implements Session {
   }
 
   #reply(callId: number, target: HostedObject | null, method: string, value: unknown): void {
-    const typeid = target?.methodToTypeid[method];
-    if (typeid !== undefined) {
-      try {
-        value = this.#server.refTo(this.#server.host(typeid, value));
-      } catch (err) {
-        this.#send(ServerKind.Error, callId, err as Error);
-        return;
-      }
+    try {
+      const hosted = this.hostResult(target, method, value);
+      if (hosted !== undefined) value = this.host.refTo(hosted);
+    } catch (err) {
+      this.#send(ServerKind.Error, callId, err as Error);
+      return;
     }
     this.#send(ServerKind.Return, callId, value === undefined ? null : value);
   }
 
   #send(kind: ServerKind, callId: number, value: unknown): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     let frame: Uint8Array;
     try {
       frame = msgpack.encode([kind, callId, value], this.#encodeContext);
@@ -205,7 +207,7 @@ export class NativeSession implements Session {
       frame = msgpack.encode([ServerKind.Error, callId, new InvalidArgumentError(`the result could not be serialized: ${(err as Error).message}`)]);
     }
     try {
-      sendWithBlobs(this.#conn.transport, frame, this.#encodeContext);
+      sendWithBlobs(this.conn.transport, frame, this.#encodeContext);
     } catch {
       this.#encodeContext.blobs.length = 0;
       this.close();
@@ -214,46 +216,22 @@ export class NativeSession implements Session {
 
   /** A reference is going to this client: it now holds it. */
   #onRefSent(ref: ObjectRef): void {
-    const server = this.#server;
-    if (!sameAddress(ref.token.address, server.address) || !server.objects.find(ref.token.id)) return;
-    this.#hold(ref.token.id);
+    const host = this.host;
+    if (!sameAddress(ref.token.address, host.address) || !host.objects.find(ref.token.id)) return;
+    this.hold(ref.token.id);
   }
 
-  #hold(id: string): void {
-    this.#server.objects.incref(id);
+  protected hold(id: string): void {
+    this.host.objects.incref(id);
     this.#refs.set(id, (this.#refs.get(id) ?? 0) + 1);
   }
 
-  #release(id: string, count: number): void {
+  protected release(id: string, count = 1): void {
     const held = this.#refs.get(id) ?? 0;
     const n = Math.min(held, Math.max(0, Math.floor(count)));
     if (n === 0) return;
     if (held === n) this.#refs.delete(id);
     else this.#refs.set(id, held - n);
-    this.#server.objects.decref(id, n);
-  }
-
-  #operation(name: string, args: unknown[], kwds: Record<string, unknown> | null, call: NativeCall): unknown {
-    const server = this.#server;
-    server.assertRunning();
-    switch (name) {
-      case 'create': {
-        const [typeid, ...rest] = args;
-        if (typeof typeid !== 'string') throw new InvalidArgumentError('create needs a typeid string');
-        const created = server.create(typeid, rest, kwds, call);
-        return created instanceof Promise ? created.then((obj) => server.refTo(obj)) : server.refTo(created);
-      }
-      case 'incref': {
-        const id = objectId(args[0]);
-        server.objects.get(id);
-        this.#hold(id);
-        return null;
-      }
-      case 'decref':
-        this.#release(objectId(args[0]), 1);
-        return null;
-      default:
-        return server.operation(name, args, this.#hello.shutdownKey);
-    }
+    this.host.objects.decref(id, n);
   }
 }

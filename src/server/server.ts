@@ -1,23 +1,22 @@
 /**
- * The manager server: hosts objects made from a registry and serves them over one listening address
- * to native clients (msgpack, multiplexed) and, through a dialect plug-in, to CPython clients. The
- * first frame after the handshake says which dialect a connection speaks.
+ * The manager server: hosts objects made from a registry and serves them over one listening address,
+ * in every dialect of its table (native clients, msgpack, multiplexed; CPython clients, pickle). The
+ * first frame after the handshake says which dialect a connection speaks. Sessions see the server only
+ * through the narrow `SessionHost` it hands them; what is public here is what operators use.
  */
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import { Listener, type Connection } from '../connection/index.js';
 import { ObjectRef } from '../codec/ref.js';
 import { Token } from '../codec/token.js';
-import { isNativeHello } from '../protocol/native.js';
 import { ProtocolError, ShutdownRefusedError, StateError, InvalidArgumentError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { LOCAL_CONTEXT, withCall, type CallContext } from './context.js';
 import { bindToNames, parameterNames, pyStr, PY_SIGNATURES } from './dispatch.js';
 import { ObjectTable, type HostedObject } from './objects.js';
 import { construct, publicMethods, type Registry, type Callable } from './registry.js';
-import { NativeSession } from './native-session.js';
-import { ClassicSession } from './classic-session.js';
-import { isPickleFrame } from '../codec/index.js';
+import { DIALECTS } from './dialects.js';
+import { objectId, type Dialect, type Session, type SessionHost } from './session.js';
 import { tuple } from '../codec/values.js';
 import { HostedRef } from './hosted-ref.js';
 
@@ -38,19 +37,32 @@ export interface ServerOptions {
   allowRemoteShutdown?: boolean;
   /** A client presenting this key in its hello may shut the server down (the process that started it). */
   shutdownKey?: string;
+  /** The dialects served, tried in order on each connection's first frame. Default: native, then CPython's. */
+  dialects?: readonly Dialect[];
 }
 
-/** A session speaking one dialect on one connection. */
-export interface Session {
-  /** Closes the session; its references are released. */
-  close(): void;
+/** What an inspector may read of a running server: counts and listings, never a way to change it. */
+export interface ServerView {
+  readonly address: Address;
+  /** When the server started listening (ms since the epoch). */
+  readonly startedAt: number;
+  /** Connections being served now. */
+  readonly connections: number;
+  /** Hosted objects now. */
+  readonly objectCount: number;
+  /** Each hosted object's id, typeid and refcount. */
+  objects(): IterableIterator<{ readonly id: string; readonly typeid: string; readonly refcount: number }>;
 }
 
 
 export class Server {
-  readonly registry: Registry;
-  readonly objects = new ObjectTable();
-  readonly options: Readonly<ServerOptions>;
+  readonly #registry: Registry;
+  readonly #objects = new ObjectTable();
+  readonly #options: Readonly<ServerOptions>;
+  readonly #dialects: readonly Dialect[];
+  readonly #startedAt = Date.now();
+  /** What sessions may ask of this server. */
+  readonly #host: SessionHost;
   /** A key a process can hand its own clients so they may shut this server down. */
   readonly shutdownKey: string;
   readonly #listener: Listener;
@@ -60,9 +72,24 @@ export class Server {
   #serving: Promise<void> | null = null;
 
   private constructor(registry: Registry, listener: Listener, options: ServerOptions) {
-    this.registry = registry;
+    this.#registry = registry;
     this.#listener = listener;
-    this.options = options;
+    this.#options = options;
+    this.#dialects = options.dialects ?? DIALECTS;
+    const objects = this.#objects;
+    this.#host = {
+      get address() {
+        return listener.address;
+      },
+      objects,
+      create: (typeid, args, kwds, context) => this.#create(typeid, args, kwds, context),
+      host: (typeid, value) => this.#hostValue(typeid, value),
+      refTo: (obj) => this.#refTo(obj),
+      resolveRef: (ref) => this.#resolveRef(ref),
+      operation: (name, args, key) => this.#operation(name, args, key),
+      assertRunning: () => this.#assertRunning(),
+      sessionEnded: (session) => this.#sessions.delete(session),
+    };
     this.shutdownKey = options.shutdownKey ?? randomBytes(16).toString('hex');
     listener.on('handshakeError', (err, peer) => debug('handshake failed from %o: %s', peer, err.message));
   }
@@ -88,6 +115,25 @@ export class Server {
     return this.#stopped;
   }
 
+  /** A read-only view of what the server serves, for inspection. */
+  get view(): ServerView {
+    const server = this;
+    const objects = this.#objects;
+    return {
+      address: this.address,
+      startedAt: this.#startedAt,
+      get connections() {
+        return server.#sessions.size;
+      },
+      get objectCount() {
+        return objects.size;
+      },
+      *objects() {
+        for (const o of objects.values()) yield { id: o.id, typeid: o.typeid, refcount: o.refcount };
+      },
+    };
+  }
+
   /** Serves until `shutdown()`; resolves then. Starting twice returns the same promise. */
   serveForever(): Promise<void> {
     this.#serving ??= this.#acceptLoop();
@@ -111,7 +157,7 @@ export class Server {
   }
 
   async #acceptLoop(): Promise<void> {
-    const max = this.options.maxConnections ?? 4096;
+    const max = this.#options.maxConnections ?? 4096;
     for await (const conn of this.#listener) {
       if (this.#sessions.size >= max) {
         debug('refusing a connection: %d connections already (maxConnections)', this.#sessions.size);
@@ -137,20 +183,17 @@ export class Server {
     }
     let session: Session;
     try {
-      if (isNativeHello(first)) session = new NativeSession(this, conn, first);
-      else if (isPickleFrame(first)) session = new ClassicSession(this, conn, first);
-      else throw new ProtocolError('the first frame is neither a native hello nor a CPython request');
+      const dialect = this.#dialects.find((d) => d.accepts(first));
+      if (dialect === undefined) {
+        throw new ProtocolError(`the first frame speaks none of this server's dialects (${this.#dialects.map((d) => d.name).join(', ')})`);
+      }
+      session = dialect.open(this.#host, conn, first);
     } catch (err) {
       debug('dropping a connection: %s', (err as Error).message);
       conn.destroy(err as Error);
       return;
     }
     this.#sessions.add(session);
-  }
-
-  /** Sessions tell the server when they end. */
-  sessionEnded(session: Session): void {
-    this.#sessions.delete(session);
   }
 
   // ---- server operations, shared by both dialects ------------------------------------------------
@@ -160,8 +203,8 @@ export class Server {
    * With no callable registered, the one positional argument is the object (CPython's rule). A callable
    * that returns a promise (an async factory) has its result hosted, not the promise.
    */
-  create(typeid: string, args: unknown[], kwds: Record<string, unknown> | null, context: CallContext = LOCAL_CONTEXT): HostedObject | Promise<HostedObject> {
-    const entry = this.registry.get(typeid);
+  #create(typeid: string, args: unknown[], kwds: Record<string, unknown> | null, context: CallContext): HostedObject | Promise<HostedObject> {
+    const entry = this.#registry.get(typeid);
     let referent: unknown;
     if (entry.callable === null) {
       if (args.length !== 1 || (kwds && Object.keys(kwds).length > 0)) {
@@ -172,17 +215,17 @@ export class Server {
       const callable = entry.callable;
       const callArgs = kwds && Object.keys(kwds).length > 0 ? bindToNames(constructorParams(callable), typeid, args, kwds) : args;
       referent = withCall(context, () => construct(callable, callArgs));
-      if (referent instanceof Promise) return referent.then((value: unknown) => this.host(typeid, value));
+      if (referent instanceof Promise) return referent.then((value: unknown) => this.#hostValue(typeid, value));
     }
-    return this.host(typeid, referent);
+    return this.#hostValue(typeid, referent);
   }
 
   /** Hosts an existing value under `typeid` (the registry says what is exposed). Refcount starts at 0. */
-  host(typeid: string, value: unknown): HostedObject {
-    const entry = this.registry.get(typeid);
+  #hostValue(typeid: string, value: unknown): HostedObject {
+    const entry = this.#registry.get(typeid);
     const referent = entry.hostAs ? entry.hostAs(value) : value;
     const exposed = entry.exposed ? this.#exposedOf(entry) : withMapped(publicMethods(referent), entry.methodToTypeid);
-    return this.objects.add(typeid, referent, exposed, entry.methodToTypeid);
+    return this.#objects.add(typeid, referent, exposed, entry.methodToTypeid);
   }
 
   /** A registered exposed list plus the `methodToTypeid` names, computed once per registration. */
@@ -197,14 +240,14 @@ export class Server {
   }
 
   /** The reference a client receives for a hosted object. */
-  refTo(obj: HostedObject): ObjectRef {
-    const entry = this.registry.has(obj.typeid) ? this.registry.get(obj.typeid) : null;
+  #refTo(obj: HostedObject): ObjectRef {
+    const entry = this.#registry.has(obj.typeid) ? this.#registry.get(obj.typeid) : null;
     return new ObjectRef(new Token(obj.typeid, this.address, obj.id), obj.exposedList, entry?.pyProxytype ?? null);
   }
 
-  /** Whether `owner`, having shown `key` (or not), may shut the server down. */
-  checkShutdown(key: string | undefined): void {
-    if (this.options.allowRemoteShutdown || (key !== undefined && key === this.shutdownKey)) return;
+  /** Whether a caller that has shown `key` (or not) may shut the server down. */
+  #checkShutdown(key: string | undefined): void {
+    if (this.#options.allowRemoteShutdown || (key !== undefined && key === this.shutdownKey)) return;
     throw new ShutdownRefusedError();
   }
 
@@ -212,19 +255,19 @@ export class Server {
    * The server operations that do not depend on who holds references, answered alike in both dialects
    * (`create`, `incref` and `decref` belong to the sessions). `shutdownKey` is what the caller presented.
    */
-  operation(name: string, args: readonly unknown[], shutdownKey: string | undefined): unknown {
+  #operation(name: string, args: readonly unknown[], shutdownKey: string | undefined): unknown {
     switch (name) {
       case 'get_methods':
-        return tuple(...this.objects.get(objectId(args[0])).exposedList);
+        return tuple(...this.#objects.get(objectId(args[0])).exposedList);
       case 'dummy':
       case 'accept_connection':
         return null;
       case 'debug_info':
-        return this.debugInfo();
+        return this.#debugInfo();
       case 'number_of_objects':
-        return this.objects.size;
+        return this.#objects.size;
       case 'shutdown':
-        this.checkShutdown(shutdownKey);
+        this.#checkShutdown(shutdownKey);
         setImmediate(() => void this.shutdown());
         return null;
       default:
@@ -234,9 +277,9 @@ export class Server {
     }
   }
 
-  debugInfo(): string {
+  #debugInfo(): string {
     const lines: string[] = [];
-    for (const obj of this.objects.values()) {
+    for (const obj of this.#objects.values()) {
       let text: string;
       try {
         text = withCall(LOCAL_CONTEXT, () => pyStr(obj.referent));
@@ -249,25 +292,16 @@ export class Server {
   }
 
   /** Resolves a reference that arrived from a client: our own objects become handles, others stay references. */
-  resolveRef(ref: ObjectRef): unknown {
-    const obj = this.objects.find(ref.token.id);
+  #resolveRef(ref: ObjectRef): unknown {
+    const obj = this.#objects.find(ref.token.id);
     if (!obj || obj.typeid !== ref.token.typeid) return ref;
-    return new HostedRef(this.objects, obj, this.refTo(obj));
+    return new HostedRef(this.#objects, obj, this.#refTo(obj));
   }
 
   /** Fails calls that need a running server. */
-  assertRunning(): void {
+  #assertRunning(): void {
     if (this.#stopped) throw new StateError('the server has shut down');
   }
-}
-
-/** The object id a client names: the id itself, or a token (or proxy reference) carrying it. */
-export function objectId(v: unknown): string {
-  if (typeof v === 'string') return v;
-  const token = (v as { token?: { id?: unknown } } | null)?.token ?? v;
-  const id = (token as { id?: unknown } | null)?.id;
-  if (typeof id === 'string') return id;
-  throw new InvalidArgumentError('expected an object id or a token');
 }
 
 /** `exposed` plus any `methodToTypeid` name it lacks (CPython: `list(exposed) + list(method_to_typeid)`). */

@@ -13,6 +13,7 @@
  * from the header, before any allocation.
  */
 import { FrameTooLargeError, ProtocolError, TruncatedFrameError } from '../errors.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 
 /** The largest length the 4-byte header carries (CPython keeps it for 3.7-and-older peers). */
 export const MAX_SHORT_LENGTH = 0x7fffffff;
@@ -20,8 +21,6 @@ export const MAX_SHORT_LENGTH = 0x7fffffff;
 export const LONG_LENGTH_MARK = -1;
 /** Header and payload go out in one write up to this size, as CPython does (bpo-20540). */
 export const COALESCE_LIMIT = 16384;
-/** Default maximum frame size: 64 MiB. */
-export const DEFAULT_MAX_FRAME_SIZE = 64 * 1024 * 1024;
 
 /** Bytes a header for an n-byte payload takes: 4, or 12 past 31 bits. */
 export function headerLength(n: number): 4 | 12 {
@@ -93,7 +92,7 @@ export class FrameDecoder {
 
   readonly #reusedChunks: boolean;
 
-  constructor(onFrame: (frame: Buffer) => void, maxFrameSize = DEFAULT_MAX_FRAME_SIZE, reusedChunks = false) {
+  constructor(onFrame: (frame: Buffer) => void, maxFrameSize = DEFAULT_LIMITS.maxFrameSize, reusedChunks = false) {
     this.#onFrame = onFrame;
     this.maxFrameSize = maxFrameSize;
     this.#reusedChunks = reusedChunks;

@@ -3,7 +3,7 @@
  * on a later microtask, as a network would, and the size limit holds as on a socket.
  */
 import { ConnectionClosedError, FrameTooLargeError } from '../errors.js';
-import { DEFAULT_MAX_FRAME_SIZE } from './framing.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 import type { FrameSink, Transport, TransportOptions } from './types.js';
 
 export class MemoryTransport implements Transport {
@@ -22,7 +22,7 @@ export class MemoryTransport implements Transport {
   #peerEnded = false;
 
   constructor(options: TransportOptions = {}) {
-    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize;
   }
 
   static pair(options: TransportOptions = {}): [MemoryTransport, MemoryTransport] {

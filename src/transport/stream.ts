@@ -6,7 +6,8 @@
 import { unlinkSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { AddressError, ConnectionClosedError } from '../errors.js';
-import { COALESCE_LIMIT, DEFAULT_MAX_FRAME_SIZE, FrameDecoder, encodeFrame, frameHeader, writeFrameHeader } from './framing.js';
+import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
+import { COALESCE_LIMIT, FrameDecoder, encodeFrame, frameHeader, writeFrameHeader } from './framing.js';
 import type { Address, TcpAddress } from './address.js';
 import { addressFamily, formatAddress } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
@@ -104,7 +105,7 @@ export class StreamTransport implements Transport {
     this.kind = kind;
     if (kind === 'tcp') socket.setNoDelay(true);
     this.peerAddress = kind === 'tcp' ? [socket.remoteAddress ?? '', socket.remotePort ?? 0] : '';
-    this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, reads !== null);
+    this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize, reads !== null);
     this.#reads = reads;
     reads?.attach(this.#decoder, (err) => this.#fail(err));
     this.whenClosed = socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
@@ -332,9 +333,7 @@ export function connectStream(address: Address, options: TransportOptions = {}):
   });
 }
 
-export interface StreamListenOptions extends TransportOptions {
-  /** Listen backlog. Default 128. */
-  backlog?: number;
+export interface StreamListenOptions extends TransportOptions, LimitOptions<'backlog'> {
 }
 
 export async function listenStream(
@@ -346,7 +345,7 @@ export async function listenStream(
   const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
     onTransport(new StreamTransport(socket, kind, options));
   });
-  const backlog = options.backlog ?? 128;
+  const backlog = options.backlog ?? DEFAULT_LIMITS.backlog;
   const path = kind === 'unix' ? socketPath(address as string) : '';
   const abstract = path.startsWith('\0');
   await new Promise<void>((resolve, reject) => {

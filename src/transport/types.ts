@@ -1,6 +1,7 @@
 /**
  * A transport is a duplex carrying whole frames. Nothing above it knows what a socket is.
  */
+import type { LimitOptions } from '../limits.js';
 import type { Address } from './address.js';
 
 /** Receives what a transport delivers. */
@@ -47,9 +48,7 @@ export interface Transport {
 }
 
 /** Options shared by every transport. */
-export interface TransportOptions {
-  /** Largest frame accepted, checked from the header before allocation. Default 64 MiB. */
-  maxFrameSize?: number;
+export interface TransportOptions extends LimitOptions<'maxFrameSize'> {
 }
 
 /** A bound, listening transport endpoint. */

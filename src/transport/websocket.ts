@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AddressError, ConnectionClosedError, FrameTooLargeError } from '../errors.js';
-import { DEFAULT_MAX_FRAME_SIZE } from './framing.js';
+import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
 import type { Address } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
 
@@ -30,7 +30,7 @@ export class WebSocketTransport implements Transport {
   constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions = {}) {
     this.#ws = ws;
     this.peerAddress = peerAddress;
-    this.#max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.#max = options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize;
     ws.binaryType = 'nodebuffer';
     // Listen from the start: ws emits the messages that arrived with the upgrade response on the
     // next tick after 'open', before the caller's promise continuation can call start(). Until then
@@ -140,7 +140,7 @@ function parseWsUrl(address: string): URL {
 export function connectWebSocket(address: string, options: TransportOptions = {}): Promise<WebSocketTransport> {
   parseWsUrl(address);
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(address, { perMessageDeflate: false, maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE });
+    const ws = new WebSocket(address, { perMessageDeflate: false, maxPayload: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize });
     const onError = (err: Error) => reject(err);
     ws.once('error', onError);
     ws.once('open', () => {
@@ -154,7 +154,7 @@ export function connectWebSocket(address: string, options: TransportOptions = {}
 
 export async function listenWebSocket(
   address: string,
-  options: TransportOptions & { backlog?: number },
+  options: TransportOptions & LimitOptions<'backlog'>,
   onTransport: (transport: WebSocketTransport) => void,
 ): Promise<TransportServer> {
   const url = parseWsUrl(address);
@@ -163,7 +163,7 @@ export async function listenWebSocket(
   const http = createServer((_, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('this endpoint speaks WebSocket: connect with ws://\n');
   });
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize, perMessageDeflate: false });
   http.on('upgrade', (req, socket, head) => {
     const reqPath = new URL(req.url ?? '/', 'http://x').pathname;
     if (reqPath !== path) {
@@ -177,7 +177,7 @@ export async function listenWebSocket(
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen({ host, port: Number(url.port || 80), backlog: options.backlog ?? 128 }, resolve);
+    http.listen({ host, port: Number(url.port || 80), backlog: options.backlog ?? DEFAULT_LIMITS.backlog }, resolve);
   }).catch((err: NodeJS.ErrnoException) => {
     // As the stream transport does: a named error that says what to do.
     if (err.code === 'EADDRINUSE') {

@@ -9,7 +9,6 @@ import {
   ALLOWED_DIGESTS,
   CHALLENGE,
   FAILURE,
-  HANDSHAKE_FRAME_LIMIT,
   WELCOME,
   answerChallenge,
   answerFor,
@@ -22,7 +21,8 @@ import {
   type HandshakeChannel,
 } from '../../src/connection/auth.js';
 import { FrameDecoder } from '../../src/transport/framing.js';
-import { Connection, DEFAULT_HANDSHAKE_TIMEOUT_MS, Pipe } from '../../src/connection/index.js';
+import { Connection, Pipe } from '../../src/connection/index.js';
+import { DEFAULT_LIMITS } from '../../src/limits.js';
 import {
   AuthenticationError,
   ConnectionClosedError,
@@ -379,22 +379,22 @@ describe('Connection handshake over an in-memory transport', () => {
     expect(client.closed).toBe(true);
   });
 
-  it(`refuses a handshake frame above ${HANDSHAKE_FRAME_LIMIT} bytes, and restores the frame limit afterwards`, async () => {
+  it(`refuses a handshake frame above ${DEFAULT_LIMITS.handshakeFrameSize} bytes, and restores the frame limit afterwards`, async () => {
     const [server, client] = pair();
     const handshake = server.acceptHandshake('secret-key');
     await client.recvBytes(); // the challenge
-    client.sendBytes(Buffer.alloc(HANDSHAKE_FRAME_LIMIT + 1));
+    client.sendBytes(Buffer.alloc(DEFAULT_LIMITS.handshakeFrameSize + 1));
     await expect(handshake).rejects.toThrow(FrameTooLargeError);
 
     const [s2, c2] = pair();
     await Promise.all([s2.acceptHandshake('k'), c2.connectHandshake('k')]);
-    expect(s2.transport.maxFrameSize).toBeGreaterThan(HANDSHAKE_FRAME_LIMIT);
+    expect(s2.transport.maxFrameSize).toBeGreaterThan(DEFAULT_LIMITS.handshakeFrameSize);
     c2.sendBytes(Buffer.alloc(4096));
     expect(await s2.recvBytes()).toHaveLength(4096);
   });
 
   it('times out a silent peer with HandshakeTimeoutError and closes the connection (default 10 s)', async () => {
-    expect(DEFAULT_HANDSHAKE_TIMEOUT_MS).toBe(10_000);
+    expect(DEFAULT_LIMITS.handshakeTimeout).toBe(10_000);
     const [server, client] = pair();
     const err = await server.acceptHandshake('secret-key', { handshakeTimeout: 50 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HandshakeTimeoutError);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BaseManager } from '../../src/manager/base-manager.js';
-import { pyRepr } from '../../src/server/repr.js';
+import { pyRepr } from '../../src/python-repr.js';
 import { parseAddress } from '../../src/transport/address.js';
 import { killAll, run, type Proc } from '../fixtures/processes.js';
 import { eventually } from '../fixtures/transports.js';

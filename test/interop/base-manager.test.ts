@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BaseManager } from '../../src/manager/base-manager.js';
-import { KeyError } from '../../src/errors.js';
+import { KeyError } from '../../src/python-errors.js';
 import { Tuple } from '../../src/codec/values.js';
 import type { Address } from '../../src/transport/address.js';
 import { pythonVersions } from '../support/python.js';

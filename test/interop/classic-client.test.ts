@@ -6,19 +6,8 @@
  * arguments, a registered callable; a wrong authkey; and a Unix socket.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  AuthenticationError,
-  BrokenBarrierError,
-  Empty,
-  Full,
-  IndexError,
-  KeyError,
-  PyRuntimeError,
-  RemoteError,
-  StopIteration,
-  TimeoutError,
-  ValueError,
-} from '../../src/errors.js';
+import { AuthenticationError, RemoteError, TimeoutError } from '../../src/errors.js';
+import { BrokenBarrierError, Empty, Full, IndexError, KeyError, PyRuntimeError, StopIteration, ValueError } from '../../src/python-errors.js';
 import { Tuple, tuple } from '../../src/codec/values.js';
 import { BaseManager } from '../../src/manager/base-manager.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Client, Listener } from '../../src/connection/index.js';
-import { KeyError, PythonError } from '../../src/errors.js';
+import { KeyError, PythonError } from '../../src/python-errors.js';
 import { Slice, Tuple, tuple } from '../../src/codec/values.js';
 import { PICKLE_REDUCE, PythonClass, type PickleReduce } from '../../src/codec/pickle/index.js';
 import type { Address } from '../../src/transport/address.js';

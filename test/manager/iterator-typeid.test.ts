@@ -3,7 +3,7 @@
  * async): clients get an IteratorProxy that ends with StopIteration, as with CPython's generators.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StopIteration } from '../../src/errors.js';
+import { StopIteration } from '../../src/python-errors.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
 import type { IteratorProxy } from '../../proxies/iterator-proxy.js';
 

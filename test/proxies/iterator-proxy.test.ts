@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BaseManager } from '../../src/manager/base-manager.js';
-import { StopIteration, ValueError } from '../../src/errors.js';
+import { StopIteration, ValueError } from '../../src/python-errors.js';
 import { IteratorProxy } from '../../proxies/iterator-proxy.js';
 import { PyIterator } from '../fixtures/referents.js';
 

@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { BaseManager } from '../../src/manager/base-manager.js';
-import { AttributeError, NotExposedError } from '../../src/errors.js';
+import { NotExposedError } from '../../src/errors.js';
+import { AttributeError } from '../../src/python-errors.js';
 import { NamespaceProxy } from '../../proxies/namespace-proxy.js';
 import { Settings } from '../fixtures/referents.js';
 

@@ -7,7 +7,8 @@
  * and dicts, and exposure checked before anything is sent.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { AbortError, ConnectionClosedError, IndexError, KeyError, NotExposedError, StopIteration } from '../../src/errors.js';
+import { AbortError, ConnectionClosedError, NotExposedError } from '../../src/errors.js';
+import { IndexError, KeyError, StopIteration } from '../../src/python-errors.js';
 import type { CallOptions, ManagerClient } from '../../src/protocol/client.js';
 import { ObjectRef } from '../../src/codec/ref.js';
 import { Token } from '../../src/codec/token.js';

@@ -4,12 +4,13 @@
  * keyword arguments bound to parameter names; the current call context set around each invocation.
  */
 import { describe, expect, it } from 'vitest';
-import { AttributeError, NotExposedError, PyTypeError } from '../../src/errors.js';
+import { NotExposedError } from '../../src/errors.js';
+import { AttributeError, PyTypeError } from '../../src/python-errors.js';
 import { ConnectionOwner, currentCall, LOCAL_OWNER, withCall, type CallContext } from '../../src/server/context.js';
 import { bindToNames, GET_VALUE, getValue, invoke, parameterNames, PY_SIGNATURES, pyStr, reprOf } from '../../src/server/dispatch.js';
 import { HostedObject } from '../../src/server/objects.js';
 import { publicMethods } from '../../src/server/registry.js';
-import { PY_REPR } from '../../src/server/repr.js';
+import { PY_REPR } from '../../src/python-repr.js';
 import { Counter, Kw } from '../fixtures/referents.js';
 
 const context: CallContext = { owner: LOCAL_OWNER, signal: new AbortController().signal };

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Tuple } from '../../src/codec/values.js';
 import { UnknownObjectError } from '../../src/errors.js';
 import { ObjectTable, type HostedObject } from '../../src/server/objects.js';
-import { pyRepr, PY_REPR } from '../../src/server/repr.js';
+import { pyRepr, PY_REPR } from '../../src/python-repr.js';
 import { Counter } from '../fixtures/referents.js';
 
 const none = Object.create(null) as Record<string, string>;

@@ -8,17 +8,8 @@
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BaseManager } from '../../src/manager/base-manager.js';
-import {
-  AbortError,
-  ConnectionClosedError,
-  InvalidArgumentError,
-  NotExposedError,
-  PyTypeError,
-  RemoteError,
-  StopIteration,
-  TimeoutError,
-  ValueError,
-} from '../../src/errors.js';
+import { AbortError, ConnectionClosedError, InvalidArgumentError, NotExposedError, RemoteError, TimeoutError } from '../../src/errors.js';
+import { PyTypeError, StopIteration, ValueError } from '../../src/python-errors.js';
 import { BaseProxy } from '../../proxies/base-proxy.js';
 import { IteratorProxy } from '../../proxies/iterator-proxy.js';
 import type { AutoProxy } from '../../proxies/auto-proxy.js';

@@ -3,10 +3,10 @@
  * three-way chunk split, with the -1 + 8-byte header, zero-length frames, bad lengths, oversize frames
  * refused from their header, and EOF between and inside frames.
  */
+import { DEFAULT_LIMITS } from '../../src/limits.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   COALESCE_LIMIT,
-  DEFAULT_MAX_FRAME_SIZE,
   FrameDecoder,
   MAX_SHORT_LENGTH,
   encodeFrame,
@@ -222,7 +222,7 @@ describe('FrameDecoder', () => {
     }
     expect(err).toBeInstanceOf(FrameTooLargeError);
     expect((err as FrameTooLargeError).size).toBe(2 ** 40);
-    expect((err as FrameTooLargeError).limit).toBe(DEFAULT_MAX_FRAME_SIZE);
+    expect((err as FrameTooLargeError).limit).toBe(DEFAULT_LIMITS.maxFrameSize);
     expect((err as Error).message).toMatch(/exceeds the limit/);
     const sizes = [...allocUnsafe.mock.calls, ...alloc.mock.calls].map((c) => c[0] as number);
     expect(sizes.filter((n) => n > 1024)).toEqual([]);

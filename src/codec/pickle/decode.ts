@@ -14,12 +14,14 @@
  * finished value is measured again before it is returned.
  */
 import { Buffer } from 'node:buffer';
-import { CodecError, ForbiddenGlobalError, PythonError } from '../../errors.js';
+import { CodecError, ForbiddenGlobalError } from '../../errors.js';
+import { PythonError } from '../../python-errors.js';
 import type { DecodeContext } from '../types.js';
 import { Tuple } from '../values.js';
 import { DictBuilder, GlobalArgs, Instance, Intermediate, PyGlobal, type UnpicklerHooks } from './builders.js';
 import { PythonClass } from './python-class.js';
 import { resolveGlobal } from './globals.js';
+import { pyTypeName } from '../../python-repr.js';
 import type { PickleLimits } from './limits.js';
 import { HIGHEST_PROTOCOL, Op, opName } from './opcodes.js';
 import { MAX_STRING_LENGTH, decodeUtf8 } from './utf8.js';
@@ -906,23 +908,13 @@ const ESCAPES: ReadonlyMap<number, number> = new Map([
   [0x76, 0x0b], // \v
 ]);
 
-/** What a stack entry is, for messages. */
+/** What a stack entry is, for messages: an intermediate by its role, a value by its Python type. */
 function kind(v: unknown): string {
-  if (v === null) return 'None';
   if (v instanceof PyGlobal) return `global ${v.qualifiedName}`;
   if (v instanceof DictBuilder) return 'dict';
   if (v instanceof Instance) return `${v.cls.qualifiedName} instance`;
   if (v instanceof GlobalArgs) return 'tuple';
-  if (v instanceof Tuple) return 'tuple';
-  if (Array.isArray(v)) return 'list';
-  if (Buffer.isBuffer(v)) return 'bytes';
-  if (v instanceof Uint8Array) return 'bytearray';
-  if (v instanceof Set) return 'set';
-  if (v instanceof Map) return 'dict';
-  if (typeof v === 'string') return 'str';
-  if (typeof v === 'number' || typeof v === 'bigint') return 'number';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
+  return pyTypeName(v);
 }
 
 /**

@@ -25,7 +25,8 @@
  * Strings are written each time (JS strings have no identity), except global names.
  */
 import { Buffer } from 'node:buffer';
-import { CodecError, PythonError } from '../../errors.js';
+import { CodecError } from '../../errors.js';
+import { PythonError } from '../../python-errors.js';
 import { RefHolder } from '../ref.js';
 import { Token } from '../token.js';
 import { Slice, Tuple } from '../values.js';

@@ -29,7 +29,9 @@
  * unpickler does, only for protocol < 3.
  */
 import { Buffer } from 'node:buffer';
-import { ForbiddenGlobalError, PYTHON_ERRORS, makePythonError } from '../../errors.js';
+import { ForbiddenGlobalError } from '../../errors.js';
+import { pyTypeName } from '../../python-repr.js';
+import { OTHER_PYTHON_EXCEPTIONS, PYTHON_ERRORS, makePythonError } from '../../python-errors.js';
 import { ObjectRef } from '../ref.js';
 import { Token } from '../token.js';
 import { Slice, Tuple } from '../values.js';
@@ -68,17 +70,10 @@ function noGlobalsExcept(args: readonly unknown[], allowed: number): void {
   }
 }
 
-function describe(v: unknown): string {
-  if (v === null) return 'None';
-  if (Array.isArray(v)) return v instanceof Tuple ? 'tuple' : 'list';
-  if (Buffer.isBuffer(v)) return 'bytes';
-  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
-  return typeof v;
-}
 
 /** The state of a Token: `(typeid, address, id)`, address `(host, port)`, a path, or abstract bytes. */
 function tokenFrom(state: unknown, cx: UnpicklerHooks): Token {
-  if (!Array.isArray(state) || state.length !== 3) fail(cx, `Token state must be a (typeid, address, id) tuple, got ${describe(state)}`);
+  if (!Array.isArray(state) || state.length !== 3) fail(cx, `Token state must be a (typeid, address, id) tuple, got ${pyTypeName(state)}`);
   const [typeid, address, id] = state as unknown[];
   if (typeof typeid !== 'string' || typeof id !== 'string') fail(cx, 'Token typeid and id must be str');
   return new Token(typeid, addressFrom(address, cx), id);
@@ -96,7 +91,7 @@ function addressFrom(address: unknown, cx: UnpicklerHooks): Token['address'] {
     const [host, port] = address as unknown[];
     if (typeof host === 'string' && typeof port === 'number' && Number.isInteger(port)) return [host, port];
   }
-  return fail(cx, `Token address must be (host, port), a str path or bytes, got ${describe(address)}`);
+  return fail(cx, `Token address must be (host, port), a str path or bytes, got ${pyTypeName(address)}`);
 }
 
 function exposedFrom(kwds: unknown, cx: UnpicklerHooks): string[] | null {
@@ -105,10 +100,10 @@ function exposedFrom(kwds: unknown, cx: UnpicklerHooks): string[] | null {
   else if (kwds !== null && typeof kwds === 'object' && Object.prototype.hasOwnProperty.call(kwds, 'exposed')) {
     exposed = (kwds as Record<string, unknown>).exposed;
   } else if (kwds === null || typeof kwds !== 'object' || Array.isArray(kwds)) {
-    fail(cx, `RebuildProxy kwds must be a dict, got ${describe(kwds)}`);
+    fail(cx, `RebuildProxy kwds must be a dict, got ${pyTypeName(kwds)}`);
   }
   if (exposed === undefined || exposed === null) return null;
-  if (!Array.isArray(exposed) && !(exposed instanceof Set)) fail(cx, `RebuildProxy exposed must be a tuple of str, got ${describe(exposed)}`);
+  if (!Array.isArray(exposed) && !(exposed instanceof Set)) fail(cx, `RebuildProxy exposed must be a tuple of str, got ${pyTypeName(exposed)}`);
   const names: string[] = [];
   for (const name of exposed as Iterable<unknown>) {
     if (typeof name !== 'string') fail(cx, 'RebuildProxy exposed must hold only str');
@@ -128,8 +123,8 @@ const rebuildProxy: GlobalEntry = {
     arity(args, g, cx, 4);
     noGlobalsExcept(args, 0);
     const [cls, token, serializer, kwds] = args;
-    if (!(cls instanceof PyGlobal) || !cls.entry.proxyClass) fail(cx, `RebuildProxy needs a proxy class first, got ${describe(cls)}`);
-    if (!(token instanceof Token)) fail(cx, `RebuildProxy needs a Token second, got ${describe(token)}`);
+    if (!(cls instanceof PyGlobal) || !cls.entry.proxyClass) fail(cx, `RebuildProxy needs a proxy class first, got ${pyTypeName(cls)}`);
+    if (!(token instanceof Token)) fail(cx, `RebuildProxy needs a Token second, got ${pyTypeName(token)}`);
     if (typeof serializer !== 'string') fail(cx, 'RebuildProxy serializer must be a str');
     const proxytype = cls.module === MANAGERS ? cls.name : cls.qualifiedName;
     const ref = new ObjectRef(token, exposedFrom(kwds, cx), proxytype);
@@ -209,7 +204,7 @@ function dictEntries(state: unknown, what: string, cx: UnpicklerHooks): Iterable
   if (state !== null && typeof state === 'object' && Object.getPrototypeOf(state) === Object.prototype) {
     return Object.entries(state as Record<string, unknown>);
   }
-  return fail(cx, `${what} must be a dict, got ${describe(state)}`);
+  return fail(cx, `${what} must be a dict, got ${pyTypeName(state)}`);
 }
 
 /** Exception classes: `cls(*args)` and `cls.__new__(cls, *args)` both give the Python error. */
@@ -222,7 +217,7 @@ const sliceClass: GlobalEntry = {
   call(args, g, cx) {
     arity(args, g, cx, 1, 3);
     for (const a of args) {
-      if (a !== null && !(typeof a === 'number' && Number.isInteger(a))) fail(cx, `slice bounds must be int or None, got ${describe(a)}`);
+      if (a !== null && !(typeof a === 'number' && Number.isInteger(a))) fail(cx, `slice bounds must be int or None, got ${pyTypeName(a)}`);
     }
     const [a, b, c] = args as Array<number | null>;
     return args.length === 1 ? new Slice(null, a ?? null) : new Slice(a ?? null, b ?? null, c ?? null);
@@ -234,7 +229,7 @@ function setClass(frozen: boolean): GlobalEntry {
     call(args, g, cx) {
       arity(args, g, cx, 0, 1);
       const src = args[0];
-      if (src !== undefined && !Array.isArray(src) && !(src instanceof Set)) fail(cx, `${g.qualifiedName} needs a list, got ${describe(src)}`);
+      if (src !== undefined && !Array.isArray(src) && !(src instanceof Set)) fail(cx, `${g.qualifiedName} needs a list, got ${pyTypeName(src)}`);
       const set = new Set<unknown>(src as Iterable<unknown> | undefined);
       if (frozen) cx.markFrozen(set);
       return set;
@@ -277,7 +272,7 @@ const bytearrayClass: GlobalEntry = {
     if (args.length === 0) return new Uint8Array(0);
     const [src, encoding] = args;
     if (args.length === 2) return new Uint8Array(latin1Bytes(src, encoding, g.qualifiedName, cx));
-    if (!Buffer.isBuffer(src)) fail(cx, `bytearray needs bytes, got ${describe(src)}`);
+    if (!Buffer.isBuffer(src)) fail(cx, `bytearray needs bytes, got ${pyTypeName(src)}`);
     return new Uint8Array(src);
   },
 };
@@ -293,7 +288,7 @@ const reconstructor: GlobalEntry = {
     const [cls, base, state] = args;
     if (!(cls instanceof PyGlobal) || !cls.entry.create || !cls.entry.build) {
       if (cls instanceof PyGlobal) throw new ForbiddenGlobalError(cls.module, cls.name);
-      fail(cx, `copyreg._reconstructor needs a class first, got ${describe(cls)}`);
+      fail(cx, `copyreg._reconstructor needs a class first, got ${pyTypeName(cls)}`);
     }
     if (!(base instanceof PyGlobal) || !base.entry.baseObject) {
       if (base instanceof PyGlobal) throw new ForbiddenGlobalError(base.module, base.name);
@@ -388,7 +383,7 @@ const arrayClass: GlobalEntry = {
     const init = args[1];
     if (init === undefined) return [];
     if (Buffer.isBuffer(init)) return readItems(init, layout, 'array', cx);
-    if (!Array.isArray(init)) fail(cx, `array initializer must be a list or bytes, got ${describe(init)}`);
+    if (!Array.isArray(init)) fail(cx, `array initializer must be a list or bytes, got ${pyTypeName(init)}`);
     const out: Array<number | bigint> = [];
     for (const item of init as unknown[]) {
       if (typeof item !== 'number' && typeof item !== 'bigint') fail(cx, 'array items must be numbers');
@@ -424,7 +419,7 @@ const orderedDictClass: GlobalEntry = {
     const dict = new DictBuilder();
     const pairs = args[0];
     if (pairs === undefined) return dict;
-    if (!Array.isArray(pairs)) fail(cx, `OrderedDict needs a list of pairs, got ${describe(pairs)}`);
+    if (!Array.isArray(pairs)) fail(cx, `OrderedDict needs a list of pairs, got ${pyTypeName(pairs)}`);
     for (const pair of pairs as unknown[]) {
       if (!Array.isArray(pair) || pair.length !== 2) fail(cx, 'OrderedDict items must be (key, value) pairs');
       if (!dict.set(pair[0], pair[1])) fail(cx, 'OrderedDict key error');
@@ -448,48 +443,6 @@ const CTYPES_SIMPLE_TYPES = [
 
 // ---------------------------------------------------------------------------------------------------
 // The table
-
-/** Built-in exception classes a manager may raise or send, beyond the ones errors.ts names. */
-const MORE_EXCEPTIONS = [
-  'builtins.Exception',
-  'builtins.ArithmeticError',
-  'builtins.BufferError',
-  'builtins.LookupError',
-  'builtins.OverflowError',
-  'builtins.FloatingPointError',
-  'builtins.RecursionError',
-  'builtins.MemoryError',
-  'builtins.NameError',
-  'builtins.UnboundLocalError',
-  'builtins.ImportError',
-  'builtins.ModuleNotFoundError',
-  'builtins.UnicodeError',
-  'builtins.UnicodeDecodeError',
-  'builtins.UnicodeEncodeError',
-  'builtins.StopAsyncIteration',
-  'builtins.EOFError',
-  'builtins.OSError',
-  'builtins.BlockingIOError',
-  'builtins.ChildProcessError',
-  'builtins.ConnectionError',
-  'builtins.BrokenPipeError',
-  'builtins.ConnectionAbortedError',
-  'builtins.ConnectionRefusedError',
-  'builtins.ConnectionResetError',
-  'builtins.FileExistsError',
-  'builtins.FileNotFoundError',
-  'builtins.InterruptedError',
-  'builtins.IsADirectoryError',
-  'builtins.NotADirectoryError',
-  'builtins.PermissionError',
-  'builtins.ProcessLookupError',
-  'builtins.TimeoutError',
-  'multiprocessing.context.AuthenticationError',
-  'multiprocessing.context.BufferTooShort',
-  'multiprocessing.context.ProcessError',
-  'multiprocessing.context.TimeoutError',
-  'multiprocessing.managers.RemoteError',
-];
 
 /** The proxy classes `multiprocessing.managers` defines (3.11-3.14), plus the `AutoProxy` factory. */
 const MANAGER_PROXIES = [
@@ -523,7 +476,7 @@ function allowQualified(qualifiedName: string, entry: GlobalEntry): void {
   allow(qualifiedName.slice(0, dot), qualifiedName.slice(dot + 1), entry);
 }
 
-for (const name of [...Object.keys(PYTHON_ERRORS), ...MORE_EXCEPTIONS]) allowQualified(name, exceptionClass(name));
+for (const name of [...Object.keys(PYTHON_ERRORS), ...OTHER_PYTHON_EXCEPTIONS]) allowQualified(name, exceptionClass(name));
 for (const name of MANAGER_PROXIES) allow(MANAGERS, name, proxyClass);
 allow(MANAGERS, 'Token', tokenClass);
 allow(MANAGERS, 'RebuildProxy', rebuildProxy);

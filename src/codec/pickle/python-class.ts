@@ -4,9 +4,7 @@
  * the allow-list's type list (scalar builtins and `ctypes` simple types, see globals.ts) become one; the
  * decoder never imports anything, it only records the name, and the encoder writes the same global back.
  */
-
-/** Read by `pyRepr` (the server's `PY_REPR`; a global symbol, so the codec needs no server import). */
-const PY_REPR = Symbol.for('mpmanager.pyRepr');
+import { PY_REPR } from '../../python-repr.js';
 
 export class PythonClass {
   readonly module: string;

@@ -9,10 +9,10 @@
  * away: its call's signal aborts (a cancel, or its connection closed), so the others are not left
  * waiting for a party that will never arrive.
  */
-import { AttributeError, BrokenBarrierError, ValueError } from '../../errors.js';
+import { AttributeError, BrokenBarrierError, ValueError } from '../../python-errors.js';
 import { currentCall } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR } from '../../server/repr.js';
+import { PY_REPR } from '../../python-repr.js';
 import { toInt } from './py.js';
 import { WaitQueue, seconds } from './wait.js';
 

@@ -9,11 +9,12 @@
  * leaves it; a `release` from that owner waits for that to finish, so `finally { release() }` after a
  * cancelled wait releases the lock rather than failing.
  */
-import { AbortError, PyRuntimeError, PyTypeError } from '../../errors.js';
+import { AbortError } from '../../errors.js';
+import { PyRuntimeError, PyTypeError } from '../../python-errors.js';
 import { HostedRef } from '../../server/hosted-ref.js';
 import { currentCall, type Owner } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR, pyRepr } from '../../server/repr.js';
+import { PY_REPR, pyRepr } from '../../python-repr.js';
 import { Lock, RLock, type ConditionLock } from './locks.js';
 import { toInt } from './py.js';
 import { WaitQueue, seconds } from './wait.js';

@@ -4,7 +4,7 @@
  */
 import { currentCall } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR } from '../../server/repr.js';
+import { PY_REPR } from '../../python-repr.js';
 import { WaitQueue, seconds } from './wait.js';
 
 export class Event {

@@ -8,10 +8,10 @@
  * caller never overtakes one that waits. What a connection holds when it closes, however it closes, is
  * released and goes to the next waiter: one crashed client cannot wedge the others.
  */
-import { PyRuntimeError, ValueError } from '../../errors.js';
+import { PyRuntimeError, ValueError } from '../../python-errors.js';
 import { currentCall, type Owner } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR } from '../../server/repr.js';
+import { PY_REPR } from '../../python-repr.js';
 import { toInt, truth } from './py.js';
 import { WaitQueue, seconds } from './wait.js';
 

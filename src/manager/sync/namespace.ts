@@ -4,7 +4,7 @@
  * `NamespaceProxy` clients and nothing from the prototype is ever reachable.
  */
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR, pyRepr } from '../../server/repr.js';
+import { PY_REPR, pyRepr } from '../../python-repr.js';
 import { PICKLE_REDUCE, type PickleReduce } from '../../codec/pickle/index.js';
 
 export class Namespace {

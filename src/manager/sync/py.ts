@@ -7,35 +7,13 @@
  * Hashing is Python's: `1`, `1.0`, `1n` and `true` are one key (as `1 == 1.0 == True` in Python), strings
  * and bytes never equal each other, a tuple hashes by its items, and lists, dicts and sets are unhashable.
  */
+import { pyTypeName } from '../../python-repr.js';
 import { Buffer } from 'node:buffer';
-import { IndexError, PyTypeError, ValueError } from '../../errors.js';
+import { IndexError, PyTypeError, ValueError } from '../../python-errors.js';
 import { RefHolder } from '../../codec/ref.js';
+import { HostedRef } from '../../server/hosted-ref.js';
+import { getValue } from '../../server/dispatch.js';
 import { Slice, Tuple } from '../../codec/values.js';
-
-/** Python's name for a value's type, for error messages. */
-export function typeName(v: unknown): string {
-  if (v === null || v === undefined) return 'NoneType';
-  switch (typeof v) {
-    case 'boolean':
-      return 'bool';
-    case 'number':
-      return Number.isInteger(v) ? 'int' : 'float';
-    case 'bigint':
-      return 'int';
-    case 'string':
-      return 'str';
-    case 'function':
-      return 'function';
-    default:
-      break;
-  }
-  if (v instanceof Tuple) return 'tuple';
-  if (Array.isArray(v)) return 'list';
-  if (v instanceof Uint8Array) return 'bytes';
-  if (v instanceof Map || isPlainObject(v)) return 'dict';
-  if (v instanceof Set) return 'set';
-  return (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name ?? 'object';
-}
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object') return false;
@@ -61,7 +39,7 @@ export function toInt(v: unknown, what = 'integer'): number {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
-  throw new PyTypeError(`'${typeName(v)}' object cannot be interpreted as an ${what}`);
+  throw new PyTypeError(`'${pyTypeName(v)}' object cannot be interpreted as an ${what}`);
 }
 
 /**
@@ -103,7 +81,7 @@ export function sliceRange(s: Slice, length: number): number[] {
 /** A sequence index as Python resolves it (negative counts from the end); `IndexError` when out of range. */
 export function seqIndex(index: unknown, length: number, kind: string, message = `${kind} index out of range`): number {
   if (!(typeof index === 'number' || typeof index === 'bigint' || typeof index === 'boolean')) {
-    throw new PyTypeError(`${kind} indices must be integers or slices, not ${typeName(index)}`);
+    throw new PyTypeError(`${kind} indices must be integers or slices, not ${pyTypeName(index)}`);
   }
   let i = toInt(index);
   if (i < 0) i += length;
@@ -119,7 +97,7 @@ export function iterate(v: unknown, what = 'object'): unknown[] {
   if (v instanceof Uint8Array) return Array.from(v);
   if (isPlainObject(v)) return Object.keys(v);
   if (v !== null && typeof v === 'object' && Symbol.iterator in v) return [...(v as Iterable<unknown>)];
-  throw new PyTypeError(`'${typeName(v)}' object is not iterable${what === 'object' ? '' : ` (${what})`}`);
+  throw new PyTypeError(`'${pyTypeName(v)}' object is not iterable${what === 'object' ? '' : ` (${what})`}`);
 }
 
 // ---- hashing -----------------------------------------------------------------------------------
@@ -145,7 +123,7 @@ export function hashKey(v: unknown): string {
   // Both codecs deliver frozensets as Sets; a Set used as a key is taken as a frozenset.
   if (v instanceof Set) return `F${JSON.stringify([...v].map(hashKey).sort())}`;
   if (v instanceof RefHolder) return `r${v.toObjectRef().token.id}`;
-  throw new PyTypeError(`unhashable type: '${typeName(v)}'`);
+  throw new PyTypeError(`unhashable type: '${pyTypeName(v)}'`);
 }
 
 // ---- equality and order ------------------------------------------------------------------------
@@ -250,5 +228,14 @@ export function pyCompare(a: unknown, b: unknown): number {
     }
     return a.length - b.length;
   }
-  throw new PyTypeError(`'<' not supported between instances of '${typeName(a)}' and '${typeName(b)}'`);
+  throw new PyTypeError(`'<' not supported between instances of '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
+}
+
+/** A hosted object passed as an argument stands for its value (CPython hands the referent itself). */
+export function unwrap(v: unknown): unknown {
+  return v instanceof HostedRef ? getValue(v.referent) : v;
+}
+
+export function items(v: unknown): unknown[] {
+  return iterate(unwrap(v));
 }

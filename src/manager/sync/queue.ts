@@ -8,10 +8,10 @@
  * be taken by a caller that arrived later. Invariant: getters wait only while the queue is empty, putters
  * only while it is full.
  */
-import { Empty, Full, ValueError } from '../../errors.js';
+import { Empty, Full, ValueError } from '../../python-errors.js';
 import { currentCall } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR } from '../../server/repr.js';
+import { PY_REPR } from '../../python-repr.js';
 import { toInt, truth } from './py.js';
 import { WaitQueue, seconds } from './wait.js';
 

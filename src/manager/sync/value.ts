@@ -4,11 +4,11 @@
  * value); an `Array` checks each item against its typecode as `array.array` does and stores plain numbers
  * (or one-character strings for 'u'/'w'), so its value is a plain array.
  */
-import { PyTypeError, PythonError, ValueError } from '../../errors.js';
+import { PyTypeError, PythonError, ValueError } from '../../python-errors.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR, pyRepr } from '../../server/repr.js';
+import { PY_REPR, pyRepr, pyTypeName } from '../../python-repr.js';
 import { PICKLE_REDUCE, type PickleReduce } from '../../codec/pickle/index.js';
-import { asSlice, iterate, seqIndex, sliceIndices, sliceRange, typeName } from './py.js';
+import { asSlice, iterate, seqIndex, sliceIndices, sliceRange } from './py.js';
 
 /** CPython's `managers.Value`: a box with `get`/`set` and a `value` property. */
 export class Value<T = unknown> {
@@ -70,16 +70,16 @@ const TYPECODES = 'bBuwhHiIlLqQfd';
 function arrayItem(typecode: string, v: unknown): unknown {
   if (typecode === 'f' || typecode === 'd') {
     const n = typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : v;
-    if (typeof n !== 'number') throw new PyTypeError(`must be real number, not ${typeName(v)}`);
+    if (typeof n !== 'number') throw new PyTypeError(`must be real number, not ${pyTypeName(v)}`);
     return typecode === 'f' ? Math.fround(n) : n;
   }
   if (typecode === 'u' || typecode === 'w') {
-    if (typeof v !== 'string' || [...v].length !== 1) throw new PyTypeError(`array item must be a unicode character, not ${typeName(v)}`);
+    if (typeof v !== 'string' || [...v].length !== 1) throw new PyTypeError(`array item must be a unicode character, not ${pyTypeName(v)}`);
     return v;
   }
   const range = INTEGER_RANGES[typecode] as readonly [bigint, bigint, string];
   if (!(typeof v === 'number' && Number.isInteger(v)) && typeof v !== 'bigint' && typeof v !== 'boolean') {
-    throw new PyTypeError(`'${typeName(v)}' object cannot be interpreted as an integer`);
+    throw new PyTypeError(`'${pyTypeName(v)}' object cannot be interpreted as an integer`);
   }
   const big = typeof v === 'bigint' ? v : BigInt(Number(v));
   if (big < range[0]) throw new PythonError('builtins.OverflowError', [`${range[2]} is less than minimum`]);
@@ -117,7 +117,7 @@ export class PyArray {
       this.#items[seqIndex(index, this.#items.length, 'array', 'array assignment index out of range')] = arrayItem(this.#typecode, value);
       return;
     }
-    if (!Array.isArray(value)) throw new PyTypeError(`can only assign array (not "${typeName(value)}") to array slice`);
+    if (!Array.isArray(value)) throw new PyTypeError(`can only assign array (not "${pyTypeName(value)}") to array slice`);
     const values = value.map((v) => arrayItem(this.#typecode, v));
     const [start, stop, step] = sliceIndices(s, this.#items.length);
     if (step === 1) {

@@ -4,7 +4,7 @@
  * by its timeout, or by the call's abort signal. There is no polling: timers are `unref()`ed and cleared
  * as soon as the waiter settles, and an aborted waiter leaves the queue at once.
  */
-import { ValueError } from '../../errors.js';
+import { ValueError } from '../../python-errors.js';
 
 /** Longest delay `setTimeout` takes (longer ones fire at once); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -4,7 +4,8 @@ import { PickleCodec, pickle, isPickleFrame, Op } from '../../../src/codec/pickl
 import { Slice, Tuple, tuple } from '../../../src/codec/values.js';
 import { ObjectRef } from '../../../src/codec/ref.js';
 import { Token } from '../../../src/codec/token.js';
-import { CodecError, Empty, ForbiddenGlobalError, KeyError, PythonError } from '../../../src/errors.js';
+import { CodecError, ForbiddenGlobalError } from '../../../src/errors.js';
+import { Empty, KeyError, PythonError } from '../../../src/python-errors.js';
 import { VECTORS, bytes, global, hex, p4, str } from './bytes.js';
 
 const decode = (b: Uint8Array): unknown => pickle.decode(b);

@@ -4,7 +4,8 @@ import { PickleCodec, pickle, Op } from '../../../src/codec/pickle/index.js';
 import { Slice, Tuple, tuple } from '../../../src/codec/values.js';
 import { ObjectRef, RefHolder } from '../../../src/codec/ref.js';
 import { Token } from '../../../src/codec/token.js';
-import { CodecError, Empty, KeyError, PythonError, RemoteError, makePythonError } from '../../../src/errors.js';
+import { CodecError, RemoteError } from '../../../src/errors.js';
+import { Empty, KeyError, PythonError, makePythonError } from '../../../src/python-errors.js';
 import { VECTORS, bytes, p4, toHex } from './bytes.js';
 
 const enc = (v: unknown): Buffer => Buffer.from(pickle.encode(v));

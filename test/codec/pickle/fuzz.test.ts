@@ -9,7 +9,8 @@ import { pickle, Op } from '../../../src/codec/pickle/index.js';
 import { Slice, tuple } from '../../../src/codec/values.js';
 import { ObjectRef } from '../../../src/codec/ref.js';
 import { Token } from '../../../src/codec/token.js';
-import { CodecError, ForbiddenGlobalError, KeyError } from '../../../src/errors.js';
+import { CodecError, ForbiddenGlobalError } from '../../../src/errors.js';
+import { KeyError } from '../../../src/python-errors.js';
 import { VECTORS, hex } from './bytes.js';
 
 const RANDOM_FRAMES = 20_000;

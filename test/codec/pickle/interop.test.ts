@@ -8,7 +8,7 @@ import { pickle } from '../../../src/codec/pickle/index.js';
 import { Slice, tuple } from '../../../src/codec/values.js';
 import { ObjectRef } from '../../../src/codec/ref.js';
 import { Token } from '../../../src/codec/token.js';
-import { BrokenBarrierError, Empty, KeyError, PythonError } from '../../../src/errors.js';
+import { BrokenBarrierError, Empty, KeyError, PythonError } from '../../../src/python-errors.js';
 import { pythonVersions, runPython, type PythonVersion } from '../../support/python.js';
 
 async function python(py: PythonVersion, code: string, args: string[] = []): Promise<string[]> {

@@ -4,7 +4,8 @@
  * that vanishes breaks it for everyone (`BrokenBarrierError`) until `reset()`.
  */
 import { describe, expect, it } from 'vitest';
-import { AbortError, AttributeError, BrokenBarrierError, ValueError } from '../../../src/errors.js';
+import { AbortError } from '../../../src/errors.js';
+import { AttributeError, BrokenBarrierError, ValueError } from '../../../src/python-errors.js';
 import { connectClient, pyRaises, share, startManager, tracked } from './support.js';
 
 describe('Barrier', () => {

@@ -5,7 +5,8 @@
  * aborted wait takes the lock back, so the caller's release still works.
  */
 import { describe, expect, it } from 'vitest';
-import { AbortError, PyRuntimeError } from '../../../src/errors.js';
+import { AbortError } from '../../../src/errors.js';
+import { PyRuntimeError } from '../../../src/python-errors.js';
 import { connectClient, disconnect, pyRaises, share, startManager, tracked } from './support.js';
 
 describe('Condition', () => {

@@ -6,7 +6,7 @@
  * 3.14 additions, and Python's reprs.
  */
 import { describe, expect, it } from 'vitest';
-import { IndexError, KeyError, PyRuntimeError, PyTypeError, StopIteration, ValueError } from '../../../src/errors.js';
+import { IndexError, KeyError, PyRuntimeError, PyTypeError, StopIteration, ValueError } from '../../../src/python-errors.js';
 import { Slice, Tuple, tuple } from '../../../src/codec/values.js';
 import { IteratorProxy } from '../../../proxies/iterator-proxy.js';
 import { connectClient, pyRaises, share, startManager } from './support.js';

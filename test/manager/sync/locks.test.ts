@@ -5,7 +5,8 @@
  * closed connection held is released to the next waiter; N clients x M increments under a Lock.
  */
 import { describe, expect, it } from 'vitest';
-import { AbortError, PyRuntimeError, ValueError } from '../../../src/errors.js';
+import { AbortError } from '../../../src/errors.js';
+import { PyRuntimeError, ValueError } from '../../../src/python-errors.js';
 import { connectClient, disconnect, pyRaises, share, startManager, tracked } from './support.js';
 
 describe('Lock', () => {

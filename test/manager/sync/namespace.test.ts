@@ -4,7 +4,7 @@
  * lists public attributes sorted: `Namespace(a=1, b='x')`.
  */
 import { describe, expect, it } from 'vitest';
-import { AttributeError } from '../../../src/errors.js';
+import { AttributeError } from '../../../src/python-errors.js';
 import { connectClient, pyRaises, share, startManager } from './support.js';
 
 describe('Namespace', () => {

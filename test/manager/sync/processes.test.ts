@@ -4,7 +4,7 @@
  * for the others; a lock held by a SIGKILLed client is released and a waiter gets it.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BrokenBarrierError } from '../../../src/errors.js';
+import { BrokenBarrierError } from '../../../src/python-errors.js';
 import { killAll, run } from '../../fixtures/processes.js';
 import { AUTHKEY, pyRaises, startManager, tracked } from './support.js';
 import type { BaseProxy } from '../../../proxies/base-proxy.js';

@@ -4,7 +4,7 @@
  * `slice.indices` computes them, and slices sent by a native client as plain objects.
  */
 import { describe, expect, it } from 'vitest';
-import { PyTypeError, ValueError } from '../../../src/errors.js';
+import { PyTypeError, ValueError } from '../../../src/python-errors.js';
 import { Slice, tuple } from '../../../src/codec/values.js';
 import { asSlice, hashKey, pyCompare, pyEquals, sliceIndices, sliceRange, truth } from '../../../src/manager/sync/py.js';
 

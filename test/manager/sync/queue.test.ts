@@ -5,7 +5,8 @@
  * an aborted `get` leaves the connection usable and takes no item; `for await`.
  */
 import { describe, expect, it } from 'vitest';
-import { AbortError, Empty, Full, ValueError } from '../../../src/errors.js';
+import { AbortError } from '../../../src/errors.js';
+import { Empty, Full, ValueError } from '../../../src/python-errors.js';
 import { tuple } from '../../../src/codec/values.js';
 import { connectClient, disconnect, pyRaises, share, startManager, tracked } from './support.js';
 

@@ -4,11 +4,11 @@
  * ownership rules decided by who is calling (the LOCAL owner, a connection owner that closes).
  */
 import { describe, expect, it } from 'vitest';
-import { BrokenBarrierError, PyRuntimeError, StopIteration } from '../../../src/errors.js';
+import { BrokenBarrierError, PyRuntimeError, StopIteration } from '../../../src/python-errors.js';
 import { tuple } from '../../../src/codec/values.js';
 import { ConnectionOwner, withCall } from '../../../src/server/context.js';
 import { GET_VALUE } from '../../../src/server/dispatch.js';
-import { pyRepr } from '../../../src/server/repr.js';
+import { pyRepr } from '../../../src/python-repr.js';
 import { Barrier, Condition, Dict, List, Lock, PyIterator, RLock, Semaphore } from '../../../src/manager/sync/index.js';
 
 const signal = new AbortController().signal;

@@ -3,7 +3,7 @@
  * length, indexing, slices, typecode checks and iteration for Array.
  */
 import { describe, expect, it } from 'vitest';
-import { IndexError, PythonError, PyTypeError, ValueError } from '../../../src/errors.js';
+import { IndexError, PythonError, PyTypeError, ValueError } from '../../../src/python-errors.js';
 import { Slice } from '../../../src/codec/values.js';
 import { connectClient, pyRaises, share, startManager } from './support.js';
 

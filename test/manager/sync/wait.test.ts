@@ -4,7 +4,7 @@
  * `setTimeout` can take.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Empty, ValueError } from '../../../src/errors.js';
+import { Empty, ValueError } from '../../../src/python-errors.js';
 import { WaitQueue, seconds } from '../../../src/manager/sync/wait.js';
 
 beforeEach(() => {

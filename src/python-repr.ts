@@ -1,11 +1,47 @@
 /**
- * Python's `repr()` of JavaScript values, for the `__repr__`/`__str__` fallbacks: what a Python client
- * prints for a proxy (`print(proxy)` sends `__str__`... through `__repr__`) should read as Python.
+ * Python's `repr()` and type names of JavaScript values: the one place that says how a value reads to
+ * Python, for the `__repr__`/`__str__` fallbacks (what a Python client prints for a proxy), Python
+ * exceptions' messages, `debug_info` and every decoder's error messages.
+ *
+ * It sits with the errors, below every layer, so it knows no class of theirs: a value that reads
+ * differently to Python says so itself, with `[PY_REPR]` (its repr; it is handed the repr to use for its
+ * items) and `[PY_TYPE]` (its Python type name), as `Tuple` and `Slice` in the codec do.
  */
-import { Tuple } from '../codec/values.js';
 
-/** Referents that define their own Python repr. */
+/** Values that define their own Python repr: `[PY_REPR](repr) => string`, `repr` for nested items. */
 export const PY_REPR = Symbol.for('mpmanager.pyRepr');
+/** Values that name their own Python type: `[PY_TYPE]: string` (`'tuple'`). */
+export const PY_TYPE = Symbol.for('mpmanager.pyType');
+
+/** Python's name for a value's type, for error messages (`'int'`, `'list'`, `'NoneType'`). */
+export function pyTypeName(v: unknown): string {
+  if (v === null || v === undefined) return 'NoneType';
+  switch (typeof v) {
+    case 'boolean':
+      return 'bool';
+    case 'number':
+      return Number.isInteger(v) ? 'int' : 'float';
+    case 'bigint':
+      return 'int';
+    case 'string':
+      return 'str';
+    case 'function':
+      return 'function';
+    case 'symbol':
+      return 'symbol';
+    default:
+      break;
+  }
+  const own = (v as Record<PropertyKey, unknown>)[PY_TYPE];
+  if (typeof own === 'string') return own;
+  if (Array.isArray(v)) return 'list';
+  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? 'bytes' : 'bytearray';
+  if (v instanceof Map) return 'dict';
+  if (v instanceof Set) return 'set';
+  const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
+  if (proto === Object.prototype || proto === null) return 'dict';
+  return proto.constructor?.name ?? 'object';
+}
 
 const MAX_DEPTH = 8;
 
@@ -66,11 +102,7 @@ export function pyRepr(value: unknown, depth = 0): string {
   }
   const obj = value as Record<PropertyKey, unknown>;
   const own = obj[PY_REPR];
-  if (typeof own === 'function') return String((own as () => unknown).call(value));
-  if (value instanceof Tuple) {
-    const items = value.map((v) => pyRepr(v, depth + 1));
-    return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
-  }
+  if (typeof own === 'function') return String((own as (repr: (v: unknown) => string) => unknown).call(value, (v) => pyRepr(v, depth + 1)));
   if (Array.isArray(value)) return `[${value.map((v) => pyRepr(v, depth + 1)).join(', ')}]`;
   if (value instanceof Uint8Array) return pyBytes(value);
   if (value instanceof Map) return `{${[...value].map(([k, v]) => `${pyRepr(k, depth + 1)}: ${pyRepr(v, depth + 1)}`).join(', ')}}`;
