@@ -25,6 +25,10 @@ export const ErrorCode = {
   Remote: 'MPM_ERR_REMOTE',
   ShutdownRefused: 'MPM_ERR_SHUTDOWN_REFUSED',
   State: 'MPM_ERR_STATE',
+  DecodeBudget: 'MPM_ERR_DECODE_BUDGET',
+  DigitLimit: 'MPM_ERR_DIGIT_LIMIT',
+  IdleTimeout: 'MPM_ERR_IDLE_TIMEOUT',
+  TooManyConnections: 'MPM_ERR_TOO_MANY_CONNECTIONS',
   Python: 'MPM_ERR_PYTHON',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -32,6 +36,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 /** Base of every mpmanager error. */
 export class MpmError extends Error {
   readonly code: ErrorCode;
+  /** Where the error was raised on the other side of a connection, when it came from there. */
+  remoteStack?: string;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
@@ -116,6 +122,31 @@ export class CodecError extends MpmError {
   }
 }
 
+/**
+ * A frame would make the decoder allocate more than its budget (`decodeAllocationFactor` times its size,
+ * plus `decodeAllocationFloor`), or nest deeper than `maxDepth`: refused before it is built.
+ */
+export class DecodeBudgetError extends CodecError {
+  /** The limit that was exceeded: `decodeAllocationFactor` or `maxDepth`. */
+  readonly limit: string;
+  constructor(limit: string, message: string) {
+    super(`${message}; the frame was refused (raise ${limit} on the receiving side if such values are expected)`, undefined, ErrorCode.DecodeBudget);
+    this.limit = limit;
+  }
+}
+
+/** An int with more decimal digits than `maxIntDigits` was to be converted from or to text (CPython's limit, 4300). */
+export class DigitLimitError extends CodecError {
+  constructor(digits: number, limit: number) {
+    super(
+      `an int of ${digits} decimal digits exceeds the limit of ${limit} for integer string conversion ` +
+        '(CPython has the same limit, sys.set_int_max_str_digits(); raise maxIntDigits, or send ints in binary)',
+      undefined,
+      ErrorCode.DigitLimit,
+    );
+  }
+}
+
 /** A pickle named a global that is not on the allow-list. */
 export class ForbiddenGlobalError extends CodecError {
   readonly module: string;
@@ -188,6 +219,23 @@ export class ShutdownRefusedError extends MpmError {
   }
 }
 
+/** The server closed a connection that sent nothing for `idleTimeout` ms. */
+export class IdleTimeoutError extends MpmError {
+  constructor(ms: number) {
+    super(ErrorCode.IdleTimeout, `the connection sent nothing for ${ms} ms and was closed (raise idleTimeout on the server, or 0 to turn it off)`);
+  }
+}
+
+/** The server refused a connection: `maxConnections` in all, or `maxConnectionsPerPeer` from one host. */
+export class TooManyConnectionsError extends MpmError {
+  constructor(limit: 'maxConnections' | 'maxConnectionsPerPeer', count: number, peer?: string) {
+    super(
+      ErrorCode.TooManyConnections,
+      `${count} connections${peer !== undefined ? ` from ${peer}` : ''} already: a new one was refused (raise ${limit} on the server)`,
+    );
+  }
+}
+
 export class StateError extends MpmError {
   constructor(message: string) {
     super(ErrorCode.State, message);
@@ -202,11 +250,64 @@ export class RemoteError extends MpmError {
   readonly remoteType: string;
   /** The remote error's own message (`message` is prefixed with its type). */
   readonly remoteMessage: string;
-  readonly remoteStack: string;
+  declare readonly remoteStack: string;
   constructor(remoteType: string, message: string, remoteStack = '') {
     super(ErrorCode.Remote, remoteType ? `${remoteType}: ${message}` : message);
     this.remoteType = remoteType;
     this.remoteMessage = message;
     this.remoteStack = remoteStack;
   }
+}
+
+/**
+ * mpmanager's error classes by name, for errors that cross a connection: an error a server raises with
+ * one of these classes reaches the client as that class (with the remote stack in `remoteStack`), not as
+ * a `RemoteError`. A name outside the table stays a `RemoteError`.
+ */
+const MPM_ERRORS: Readonly<Record<string, readonly [cls: typeof MpmError, code: ErrorCode]>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, readonly [typeof MpmError, ErrorCode]>, {
+    AuthenticationError: [AuthenticationError, ErrorCode.Auth],
+    HandshakeTimeoutError: [HandshakeTimeoutError, ErrorCode.HandshakeTimeout],
+    FrameTooLargeError: [FrameTooLargeError, ErrorCode.FrameTooLarge],
+    TruncatedFrameError: [TruncatedFrameError, ErrorCode.TruncatedFrame],
+    BadMessageLengthError: [BadMessageLengthError, ErrorCode.BadMessageLength],
+    BufferTooShortError: [BufferTooShortError, ErrorCode.BufferTooShort],
+    ConnectionClosedError: [ConnectionClosedError, ErrorCode.ConnectionClosed],
+    ProtocolError: [ProtocolError, ErrorCode.Protocol],
+    CodecError: [CodecError, ErrorCode.Codec],
+    DecodeBudgetError: [DecodeBudgetError, ErrorCode.DecodeBudget],
+    DigitLimitError: [DigitLimitError, ErrorCode.DigitLimit],
+    ForbiddenGlobalError: [ForbiddenGlobalError, ErrorCode.ForbiddenGlobal],
+    AddressError: [AddressError, ErrorCode.Address],
+    InvalidArgumentError: [InvalidArgumentError, ErrorCode.InvalidArgument],
+    TimeoutError: [TimeoutError, ErrorCode.Timeout],
+    AbortError: [AbortError, ErrorCode.Aborted],
+    NotExposedError: [NotExposedError, ErrorCode.NotExposed],
+    UnknownTypeidError: [UnknownTypeidError, ErrorCode.UnknownTypeid],
+    UnknownObjectError: [UnknownObjectError, ErrorCode.UnknownObject],
+    ShutdownRefusedError: [ShutdownRefusedError, ErrorCode.ShutdownRefused],
+    IdleTimeoutError: [IdleTimeoutError, ErrorCode.IdleTimeout],
+    TooManyConnectionsError: [TooManyConnectionsError, ErrorCode.TooManyConnections],
+    StateError: [StateError, ErrorCode.State],
+  }),
+);
+
+/**
+ * The error a peer reported as `type: message`: an instance of mpmanager's class of that name when
+ * there is one (made without running its constructor, so it keeps the remote message), else a
+ * `RemoteError`. `remoteStack` is the peer's stack or traceback text.
+ */
+export function remoteError(type: string, message: string, remoteStack = ''): MpmError {
+  const known = MPM_ERRORS[type];
+  if (known === undefined) return new RemoteError(type, message, remoteStack);
+  const [Cls, code] = known;
+  const err = Object.create(Cls.prototype) as MpmError;
+  const local = new Error(message);
+  Object.defineProperties(err, {
+    message: { value: message, writable: true, configurable: true },
+    code: { value: code, configurable: true },
+    stack: { value: `${type}: ${message}\n${local.stack?.split('\n').slice(1).join('\n') ?? ''}`, writable: true, configurable: true },
+  });
+  err.remoteStack = remoteStack;
+  return err;
 }

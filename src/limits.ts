@@ -35,6 +35,45 @@ export interface Limits {
   readonly maxMemo: number;
   /** Most values one pickle may push (every item of every container is pushed once). Default 10 000 000. */
   readonly maxItems: number;
+  /**
+   * Decode budget: the JS heap one frame may make the decoder allocate, as a multiple of the frame's size
+   * (plus `decodeAllocationFloor`). Each value is charged what V8 spends on it as the decoder builds it
+   * (about 8 bytes for a small int in an array, 60 or more for an empty map or dict); the frame is
+   * refused with `DecodeBudgetError` the moment the charge passes the budget, so a 30 MB frame of empty
+   * maps (2.3 GB decoded) is refused at once. Ordinary data (records, strings, numbers) stays well under
+   * 16 bytes per byte. Default 32.
+   */
+  readonly decodeAllocationFactor: number;
+  /** The decode budget's fixed allowance, in bytes, so that small frames are never refused. Default 64 KiB. */
+  readonly decodeAllocationFloor: number;
+  /**
+   * Most decimal digits an int may have where it is converted from or to text (a pickle's INT/LONG
+   * opcodes, `repr`, keys): CPython's own limit since 3.11 (`sys.get_int_max_str_digits()`,
+   * CVE-2020-10735), because the conversion is quadratic. Binary ints of any size are taken in linear
+   * time. Default 4300.
+   */
+  readonly maxIntDigits: number;
+  /**
+   * Unsent bytes a connection may have queued before the server stops reading its requests until they
+   * drain (a client that does not read its replies is not served further; others are unaffected).
+   * Default 4 MiB.
+   */
+  readonly writeHighWaterMark: number;
+  /**
+   * Calls one native connection may have running at once; further requests wait, unread, until one
+   * finishes. Default 256.
+   */
+  readonly maxCallsInFlight: number;
+  /**
+   * An authenticated connection that sends nothing for this many milliseconds, with no call running, is
+   * closed (`IdleTimeoutError` in the server's log). 0 turns it off; CPython has no such limit. Default 0.
+   */
+  readonly idleTimeout: number;
+  /**
+   * Connections served at once from one peer host (TCP and WebSocket; Unix-socket peers have no
+   * address and are counted by `maxConnections` only). 0 turns it off. Default 0.
+   */
+  readonly maxConnectionsPerPeer: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -46,20 +85,31 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxDepth: 512,
   maxMemo: 10_000_000,
   maxItems: 10_000_000,
+  decodeAllocationFactor: 32,
+  decodeAllocationFloor: 64 * 1024,
+  maxIntDigits: 4300,
+  writeHighWaterMark: 4 * 1024 * 1024,
+  maxCallsInFlight: 256,
+  idleTimeout: 0,
+  maxConnectionsPerPeer: 0,
 });
+
+/** Limits where 0 means "off". */
+const ZERO_IS_OFF: ReadonlySet<keyof Limits> = new Set(['idleTimeout', 'maxConnectionsPerPeer']);
 
 /** Options that set some limits (the rest keep their defaults). */
 export type LimitOptions<K extends keyof Limits> = { -readonly [P in K]?: Limits[P] };
 
 /**
  * `DEFAULT_LIMITS` with `overrides` applied (undefined fields keep their default), checked: every limit
- * is a positive number. Throws `InvalidArgumentError` naming the bad one.
+ * is a positive number (or 0 where that means off). Throws `InvalidArgumentError` naming the bad one.
  */
 export function resolveLimits<K extends keyof Limits>(overrides: LimitOptions<K> = {}, keys?: readonly K[]): Pick<Limits, K> {
   const out: Record<string, number> = {};
   for (const key of keys ?? (Object.keys(DEFAULT_LIMITS) as K[])) {
     const v = overrides[key] ?? DEFAULT_LIMITS[key];
-    if (typeof v !== 'number' || Number.isNaN(v) || v <= 0) throw new InvalidArgumentError(`limit ${String(key)} must be a positive number, got ${String(v)}`);
+    const ok = typeof v === 'number' && !Number.isNaN(v) && (v > 0 || (v === 0 && ZERO_IS_OFF.has(key)));
+    if (!ok) throw new InvalidArgumentError(`limit ${String(key)} must be a positive number${ZERO_IS_OFF.has(key) ? ' (or 0: off)' : ''}, got ${String(v)}`);
     out[key] = v;
   }
   return Object.freeze(out) as unknown as Pick<Limits, K>;

@@ -8,7 +8,7 @@
  * referents); every other name is Python's own (`KeyError`, `List`, `Dict`).
  */
 import { ErrorCode, MpmError } from './errors.js';
-import { pyRepr } from './python-repr.js';
+import { PY_REPR, pyRepr, type Repr } from './python-repr.js';
 
 /**
  * Python exceptions that clients catch by class. They keep Python's names so that code reads the same
@@ -20,7 +20,7 @@ export class PythonError extends MpmError {
   /** The Python exception's `args`. */
   readonly args: readonly unknown[];
   /** Server-side stack text, when the error was raised remotely. */
-  remoteStack: string;
+  declare remoteStack: string;
   constructor(pyType: string, args: readonly unknown[] = [], remoteStack = '') {
     super(ErrorCode.Python, formatPythonMessage(pyType, args));
     this.pyType = pyType;
@@ -34,9 +34,26 @@ function formatPythonMessage(pyType: string, args: readonly unknown[]): string {
   const short = pyType.slice(pyType.lastIndexOf('.') + 1);
   if (args.length === 0) return short;
   const one = args[0];
-  const text = args.length > 1 ? `(${args.map((a) => pyRepr(a)).join(', ')})` : typeof one === 'string' && !pyType.endsWith('KeyError') ? one : pyRepr(one);
+  const text = args.length > 1 ? boundedRepr(tuple(args)) : typeof one === 'string' && !pyType.endsWith('KeyError') ? one : boundedRepr(one);
   return `${short}: ${text}`;
 }
+
+/** Reprs as a tuple does, for a message. */
+function tuple(items: readonly unknown[]): { [PY_REPR](repr: Repr): string } {
+  return { [PY_REPR]: (repr: Repr) => repr.join('(', items, ')') };
+}
+
+/** A message never fails, nor costs more than its first few kilobytes (a key may be a huge value). */
+function boundedRepr(value: unknown): string {
+  try {
+    return pyRepr(value, { maxLength: MESSAGE_REPR_LENGTH });
+  } catch (err) {
+    return `<${err instanceof Error ? err.message : 'unprintable value'}>`;
+  }
+}
+
+/** Characters of a value a Python exception's message shows at most. */
+const MESSAGE_REPR_LENGTH = 4096;
 
 function pythonClass(pyType: string) {
   return class extends PythonError {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as errors from '../src/errors.js';
 import * as pythonErrors from '../src/python-errors.js';
-import { AbortError, AddressError, AuthenticationError, BadMessageLengthError, BufferTooShortError, CodecError, ConnectionClosedError, ErrorCode, ForbiddenGlobalError, FrameTooLargeError, HandshakeTimeoutError, InvalidArgumentError, MpmError, NotExposedError, ProtocolError, RemoteError, ShutdownRefusedError, StateError, TimeoutError, TruncatedFrameError, UnknownObjectError, UnknownTypeidError } from '../src/errors.js';
+import { remoteError, AbortError, AddressError, AuthenticationError, BadMessageLengthError, BufferTooShortError, CodecError, ConnectionClosedError, DecodeBudgetError, DigitLimitError, IdleTimeoutError, TooManyConnectionsError, ErrorCode, ForbiddenGlobalError, FrameTooLargeError, HandshakeTimeoutError, InvalidArgumentError, MpmError, NotExposedError, ProtocolError, RemoteError, ShutdownRefusedError, StateError, TimeoutError, TruncatedFrameError, UnknownObjectError, UnknownTypeidError } from '../src/errors.js';
 import { PyAssertionError, AttributeError, BrokenBarrierError, Empty, Full, IndexError, KeyError, PyNotImplementedError, PYTHON_ERRORS, PyRuntimeError, PyTypeError, PythonError, StopIteration, ValueError, ZeroDivisionError, makePythonError } from '../src/python-errors.js';
 
 type Row = [name: string, make: () => MpmError, code: string, message: RegExp];
@@ -28,6 +28,10 @@ const TABLE: Row[] = [
   ['UnknownObjectError', () => new UnknownObjectError('7f00'), 'MPM_ERR_UNKNOWN_OBJECT', /'7f00'/],
   ['ShutdownRefusedError', () => new ShutdownRefusedError(), 'MPM_ERR_SHUTDOWN_REFUSED', /shutdown refused/],
   ['StateError', () => new StateError('listener is closed'), 'MPM_ERR_STATE', /listener is closed/],
+  ['DecodeBudgetError', () => new DecodeBudgetError('decodeAllocationFactor', 'too much'), 'MPM_ERR_DECODE_BUDGET', /too much.*raise decodeAllocationFactor/],
+  ['DigitLimitError', () => new DigitLimitError(5000, 4300), 'MPM_ERR_DIGIT_LIMIT', /5000 decimal digits exceeds the limit of 4300.*maxIntDigits/],
+  ['IdleTimeoutError', () => new IdleTimeoutError(500), 'MPM_ERR_IDLE_TIMEOUT', /nothing for 500 ms.*idleTimeout/],
+  ['TooManyConnectionsError', () => new TooManyConnectionsError('maxConnectionsPerPeer', 4, '10.0.0.1'), 'MPM_ERR_TOO_MANY_CONNECTIONS', /4 connections from 10\.0\.0\.1.*maxConnectionsPerPeer/],
   ['RemoteError', () => new RemoteError('OSError', 'disk full', 'stack'), 'MPM_ERR_REMOTE', /^OSError: disk full$/],
   ['PythonError', () => new PythonError('mod.Weird', ['x']), 'MPM_ERR_PYTHON', /^Weird: x$/],
   ['KeyError', () => new KeyError('missing'), 'MPM_ERR_PYTHON', /^KeyError: 'missing'$/],
@@ -124,5 +128,25 @@ describe('Python errors', () => {
     expect(new ValueError('a', 'b').message).toBe("ValueError: ('a', 'b')");
     expect(new IndexError(3n).message).toBe('IndexError: 3');
     expect(new ValueError({ a: 1 }).message).toBe("ValueError: {'a': 1}");
+  });
+});
+
+describe('errors from the other side of a connection', () => {
+  it('an mpmanager class arrives as that class, keeping the remote message and stack', () => {
+    const err = remoteError('ShutdownRefusedError', 'remote shutdown refused: not allowed', 'ShutdownRefusedError: ...\n    at server.ts:1');
+    expect(err).toBeInstanceOf(ShutdownRefusedError);
+    expect(err).toBeInstanceOf(MpmError);
+    expect(err.code).toBe('MPM_ERR_SHUTDOWN_REFUSED');
+    expect(err.message).toBe('remote shutdown refused: not allowed');
+    expect(err.remoteStack).toContain('server.ts:1');
+    expect(String(err)).toBe('ShutdownRefusedError: remote shutdown refused: not allowed');
+  });
+
+  it('any other name is a RemoteError carrying it; names resolve through a null-prototype table only', () => {
+    for (const type of ['OSError', 'constructor', '__proto__', 'toString', 'MpmError', 'RemoteError']) {
+      const err = remoteError(type, 'x');
+      expect(err, type).toBeInstanceOf(RemoteError);
+      expect((err as RemoteError).remoteType).toBe(type);
+    }
   });
 });

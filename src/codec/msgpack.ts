@@ -3,7 +3,9 @@
  * on (Map, Set, BigInt, typed arrays and undefined round-trip), plus two extensions of our own:
  *
  *   ext 1  object reference   [typeid, address, id, exposed | null, proxytype | null]
- *   ext 2  remote error       [kind, type, message, stack, args]   kind 0 = RemoteError, 1 = PythonError
+ *   ext 2  remote error       [kind, type, message, stack, args]   kind 0 = an mpmanager error class by
+ *                                                                  name (errors.ts), else RemoteError;
+ *                                                                  1 = PythonError
  *   ext 3  tuple              [items...]   (a Python tuple stays a tuple when a native client passes it on)
  *   ext 4  blob reference     ext 8 of 5 bytes: kind (0 Buffer, 1 Uint8Array), u32 index in the blob list
  *   ext 5  blob               the bytes of one large binary, alone in a frame of their own
@@ -20,8 +22,9 @@
  * written with ext 2 here, and a 0x65 that arrives is decoded as inert data.
  */
 import { Packr, addExtension } from 'msgpackr';
-import { CodecError, MpmError, RemoteError } from '../errors.js';
+import { CodecError, MpmError, RemoteError, remoteError } from '../errors.js';
 import { PythonError, makePythonError } from '../python-errors.js';
+import { resolveLimits, type LimitOptions, type Limits } from '../limits.js';
 import { ObjectRef, RefHolder } from './ref.js';
 import { Token } from './token.js';
 import { Tuple } from './values.js';
@@ -85,7 +88,7 @@ addExtension({
     if (err instanceof PythonError) return [1, err.pyType, '', err.remoteStack || err.stack || '', err.args];
     if (err instanceof RemoteError) return [0, err.remoteType, err.remoteMessage, err.remoteStack, []];
     const type = err instanceof MpmError ? err.name : err.constructor?.name || 'Error';
-    return [0, type, err.message, err.stack ?? '', []];
+    return [0, type, err.message, (err as MpmError).remoteStack || err.stack || '', []];
   },
   read(data: unknown) {
     if (!Array.isArray(data) || data.length !== 5) throw new CodecError('malformed remote error');
@@ -93,7 +96,7 @@ addExtension({
     if (typeof type !== 'string' || typeof message !== 'string' || typeof stack !== 'string' || !Array.isArray(args)) {
       throw new CodecError('malformed remote error');
     }
-    return kind === 1 ? makePythonError(type, args, stack) : new RemoteError(type, message, stack);
+    return kind === 1 ? makePythonError(type, args, stack) : remoteError(type, message, stack);
   },
 });
 
@@ -181,8 +184,17 @@ addExtension({
   },
 } as never);
 
+/** The limits a msgpack decoder obeys (src/limits.ts). */
+export type MsgpackLimits = Pick<Limits, 'decodeAllocationFactor' | 'decodeAllocationFloor' | 'maxDepth'>;
+
 export class MsgpackCodec implements Codec {
   readonly name = 'msgpack';
+  readonly limits: MsgpackLimits;
+
+  /** `limits` override the defaults in DEFAULT_LIMITS. */
+  constructor(limits: LimitOptions<keyof MsgpackLimits> = {}) {
+    this.limits = resolveLimits(limits, ['decodeAllocationFactor', 'decodeAllocationFloor', 'maxDepth']);
+  }
   // 'auto' (numbers where they fit, bigint past 2^53) works but is missing from msgpackr's typings.
   readonly #packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'auto' as 'number', mapsAsObjects: true });
 

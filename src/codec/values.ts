@@ -1,7 +1,7 @@
 /**
  * Value types that exist so Python values survive a round trip through JavaScript.
  */
-import { PY_REPR, PY_TYPE } from '../python-repr.js';
+import { PY_REPR, PY_TYPE, type Repr } from '../python-repr.js';
 
 /**
  * A Python tuple. It is an Array in every way; the class only marks that it must be written back as a
@@ -14,9 +14,8 @@ export class Tuple<T = unknown> extends Array<T> {
   get [PY_TYPE](): string {
     return 'tuple';
   }
-  [PY_REPR](repr: (v: unknown) => string): string {
-    const items = this.map(repr);
-    return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
+  [PY_REPR](repr: Repr): string {
+    return this.length === 1 ? `(${repr(this[0])},)` : repr.join('(', this, ')');
   }
 }
 
@@ -40,7 +39,7 @@ export class Slice {
   get [PY_TYPE](): string {
     return 'slice';
   }
-  [PY_REPR](repr: (v: unknown) => string): string {
+  [PY_REPR](repr: Repr): string {
     return `slice(${repr(this.start)}, ${repr(this.stop)}, ${repr(this.step)})`;
   }
 }

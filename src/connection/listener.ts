@@ -18,7 +18,7 @@ import type { Transport, TransportServer } from '../transport/types.js';
 import { MemoryTransport } from '../transport/memory.js';
 import { Connection, type HandshakeOptions } from './connection.js';
 
-export interface ListenerOptions extends HandshakeOptions, LimitOptions<'backlog' | 'maxFrameSize'> {
+export interface ListenerOptions extends HandshakeOptions, LimitOptions<'backlog' | 'maxFrameSize' | 'writeHighWaterMark'> {
   /** Shared secret; when given, every connection must pass the handshake. Default: none (no authentication). */
   authkey?: string | Uint8Array | null;
   /**
@@ -59,7 +59,8 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
     checkAddress(address);
     let listener: Listener | undefined;
     const pending: Transport[] = [];
-    const server = await listenTransport(address, { backlog: options.backlog, maxFrameSize: options.maxFrameSize }, (transport) => {
+    const transportOptions = { backlog: options.backlog, maxFrameSize: options.maxFrameSize, writeHighWaterMark: options.writeHighWaterMark };
+    const server = await listenTransport(address, transportOptions, (transport) => {
       if (listener) listener.#onTransport(transport);
       else pending.push(transport);
     });

@@ -14,21 +14,15 @@ import { Token } from '../codec/token.js';
 import type { Address } from '../transport/address.js';
 import { checkAddress } from '../transport/address.js';
 import { Registry, type Callable, type TypeidOptions } from '../server/registry.js';
-import { Server } from '../server/server.js';
+import { SERVER_LIMITS, Server, type ServerLimits } from '../server/server.js';
+import type { LimitOptions } from '../limits.js';
 import type { BaseProxy, ProxyClass, TransferableProxy } from '../../proxies/base-proxy.js';
 import { autoProxy, type AutoProxy } from '../../proxies/auto-proxy.js';
 
-export interface ManagerOptions {
+/** Options of a manager: its own, and the limits of the server it starts (src/limits.ts documents each). */
+export interface ManagerOptions extends LimitOptions<keyof ServerLimits> {
   /** Shared secret. Default: `MPM_AUTHKEY` from the environment, else (for `start()`) a random key, readable as `manager.authkey`. */
   authkey?: string | Uint8Array;
-  /** Bound on the handshake, in milliseconds. Default 10 000. */
-  handshakeTimeout?: number;
-  /** Largest frame accepted. Default 64 MiB. */
-  maxFrameSize?: number;
-  /** Connections the server serves at once. Default 4096. */
-  maxConnections?: number;
-  /** Listen backlog. Default 128. */
-  backlog?: number;
   /** Whether any authenticated client may shut a started server down. Default false (only this process may). */
   allowRemoteShutdown?: boolean;
   /** Name this client shows the server. Default `node-<pid>`. */
@@ -142,12 +136,11 @@ export class BaseManager {
     if (this.#state !== State.Initial) throw new StateError('Already started server');
     this.#authkey ??= randomBytes(32);
     const o = this.#options;
+    const limits: LimitOptions<keyof ServerLimits> = {};
+    for (const key of SERVER_LIMITS) if (o[key] !== undefined) limits[key] = o[key];
     const server = await Server.listen(this.#registry as Registry, this.#address, {
+      ...limits,
       authkey: this.#authkey,
-      handshakeTimeout: o.handshakeTimeout,
-      maxFrameSize: o.maxFrameSize,
-      maxConnections: o.maxConnections,
-      backlog: o.backlog,
       allowRemoteShutdown: o.allowRemoteShutdown,
     });
     this.#address = server.address;

@@ -19,7 +19,7 @@
  * There are no request ids: the reply to a request is the next frame on its connection, so a call that
  * is abandoned must close its connection (cpython-wire.md §6).
  */
-import { RemoteError } from '../errors.js';
+import { RemoteError, remoteError, type MpmError } from '../errors.js';
 import { PythonError } from '../python-errors.js';
 import { tuple, type Tuple } from '../codec/values.js';
 
@@ -71,10 +71,13 @@ export function tracebackText(err: unknown): string {
   return `Traceback (most recent call last):\n${frames.join('\n')}\n${type}: ${message}\n`;
 }
 
-/** A `#TRACEBACK` text as a `RemoteError` whose type is the traceback's last line's exception name. */
-export function tracebackError(text: string): RemoteError {
+/**
+ * A `#TRACEBACK` text as an error: mpmanager's class of the last line's exception name when there is
+ * one (an mpmanager server's `ShutdownRefusedError`), else a `RemoteError` of that type.
+ */
+export function tracebackError(text: string): MpmError {
   const lines = text.trimEnd().split('\n');
   const last = lines[lines.length - 1] ?? '';
   const m = /^([A-Za-z_][\w.]*): ?(.*)$/.exec(last);
-  return new RemoteError(m?.[1] ?? 'RemoteError', m?.[2] ?? last, text);
+  return remoteError(m?.[1] ?? 'RemoteError', m?.[2] ?? last, text);
 }

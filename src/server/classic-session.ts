@@ -45,17 +45,39 @@ class ClassicCall implements CallContext {
 export class ClassicSession extends SessionCore {
   readonly #abort = new AbortController();
   #objectMode = false;
-  /** Requests are served one at a time, in order (CPython's `serve_client` loop). */
-  #chain: Promise<void> = Promise.resolve();
+  /** Requests are served one at a time, in order (CPython's `serve_client` loop): true while one is. */
+  #serving = false;
   readonly #decodeContext = { reviveRef: (ref: ObjectRef) => this.host.resolveRef(ref) };
 
   constructor(host: SessionHost, conn: Connection, firstFrame: Buffer) {
     super(host, conn, `classic-${++sessionCounter}`);
     conn.detach({
-      frame: (frame) => this.#enqueue(frame),
+      frame: (frame) => this.receive(frame),
       closed: () => this.close(),
     });
-    this.#enqueue(firstFrame);
+    // After the server has registered this session: serving the frame may close it at once.
+    queueMicrotask(() => this.receive(firstFrame));
+  }
+
+  protected handle(frame: Buffer): void {
+    this.#serving = true;
+    this.#handle(frame)
+      .catch((err: unknown) => {
+        debug('classic session failed: %s', (err as Error).message);
+        this.close();
+      })
+      .finally(() => {
+        this.#serving = false;
+        this.pump();
+      });
+  }
+
+  protected ready(): boolean {
+    return !this.#serving;
+  }
+
+  protected busy(): boolean {
+    return this.#serving;
   }
 
   protected abortCalls(reason: AbortError): void {
@@ -79,18 +101,11 @@ export class ClassicSession extends SessionCore {
     return tuple<unknown>(obj.id, tuple(...obj.exposedList));
   }
 
-  #enqueue(frame: Buffer): void {
-    this.#chain = this.#chain.then(() => this.#handle(frame)).catch((err: unknown) => {
-      debug('classic session failed: %s', (err as Error).message);
-      this.close();
-    });
-  }
-
   async #handle(frame: Buffer): Promise<void> {
     if (this.closed) return;
     let decoded: unknown;
     try {
-      decoded = pickle.decode(frame, this.#decodeContext);
+      decoded = this.host.codecs.pickle.decode(frame, this.#decodeContext);
     } catch (err) {
       this.#send(Reply.Traceback, tracebackText(err));
       if (!this.#objectMode) this.close();
@@ -170,7 +185,7 @@ export class ClassicSession extends SessionCore {
       frame = pickle.encode(tuple(Reply.Unserializable, tracebackText(err)));
     }
     try {
-      this.conn.transport.send(frame);
+      this.sent(this.conn.transport.send(frame));
     } catch {
       this.close();
     }

@@ -8,7 +8,7 @@ import { GETVALUE } from '../protocol/classic.js';
 import { AttributeError, PyTypeError } from '../python-errors.js';
 import { type CallContext, withCall } from './context.js';
 import type { HostedObject } from './objects.js';
-import { pyRepr } from '../python-repr.js';
+import { pyRepr, pyStrOf, type ReprOptions } from '../python-repr.js';
 
 /** A referent's own `#GETVALUE`: what a client's `getValue()` receives (default: the referent itself). */
 export const GET_VALUE = Symbol.for('mpmanager.getValue');
@@ -55,18 +55,18 @@ function lookup(obj: HostedObject, method: string): Fn {
   throw new AttributeError(`'${obj.typeid}' object has no method '${method}'`);
 }
 
-/** `str()` of a referent: its own `__str__`, a string as itself, else its repr. */
-export function pyStr(referent: unknown): string {
+/** `str()` of a referent: its own `__str__`, a string as itself, else its repr (bounded by `options`). */
+export function pyStr(referent: unknown, options?: ReprOptions): string {
   const own = (referent as { __str__?: unknown } | null)?.__str__;
   if (typeof own === 'function') return String((own as () => unknown).call(referent));
-  if (typeof referent === 'string') return referent;
-  return reprOf(referent);
+  if (typeof referent === 'string') return pyStrOf(referent, options);
+  return reprOf(referent, options);
 }
 
-export function reprOf(referent: unknown): string {
+export function reprOf(referent: unknown, options?: ReprOptions): string {
   const own = (referent as { __repr__?: unknown } | null)?.__repr__;
   if (typeof own === 'function') return String((own as () => unknown).call(referent));
-  return pyRepr(referent);
+  return pyRepr(referent, options);
 }
 
 export function getValue(referent: unknown): unknown {

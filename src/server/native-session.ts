@@ -80,12 +80,24 @@ export class NativeSession extends SessionCore {
     this.#decodeContext = { reviveRef: (ref) => host.resolveRef(ref) };
     conn.transport.send(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { address: host.address, pid: process.pid }]));
     conn.detach({
-      frame: (frame) => this.#onFrame(frame),
+      frame: (frame) => this.receive(frame),
       closed: (error) => {
         if (error) debug('native connection closed: %s', error.message);
         this.close();
       },
     });
+  }
+
+  protected handle(frame: Buffer): void {
+    this.#onFrame(frame);
+  }
+
+  protected ready(): boolean {
+    return this.#running.size < this.host.limits.maxCallsInFlight;
+  }
+
+  protected busy(): boolean {
+    return this.#running.size > 0;
   }
 
   protected abortCalls(reason: AbortError): void {
@@ -116,7 +128,7 @@ export class NativeSession extends SessionCore {
     if (context === null) return; // a blob, kept for the message after it
     let msg: unknown;
     try {
-      msg = msgpack.decode(frame, context);
+      msg = this.host.codecs.msgpack.decode(frame, context);
     } catch (err) {
       this.#protocolError(`undecodable frame: ${(err as Error).message}`);
       return;
@@ -175,10 +187,12 @@ export class NativeSession extends SessionCore {
         (value) => {
           this.#running.delete(callId);
           this.#reply(callId, obj, method, value);
+          this.pump();
         },
         (err: unknown) => {
           this.#running.delete(callId);
           this.#send(ServerKind.Error, callId, asError(err));
+          this.pump();
         },
       );
       return;
@@ -207,7 +221,7 @@ export class NativeSession extends SessionCore {
       frame = msgpack.encode([ServerKind.Error, callId, new InvalidArgumentError(`the result could not be serialized: ${(err as Error).message}`)]);
     }
     try {
-      sendWithBlobs(this.conn.transport, frame, this.#encodeContext);
+      this.sent(sendWithBlobs(this.conn.transport, frame, this.#encodeContext));
     } catch {
       this.#encodeContext.blobs.length = 0;
       this.close();

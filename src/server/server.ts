@@ -9,30 +9,46 @@ import { debuglog } from 'node:util';
 import { Listener, type Connection } from '../connection/index.js';
 import { ObjectRef } from '../codec/ref.js';
 import { Token } from '../codec/token.js';
-import { ProtocolError, ShutdownRefusedError, StateError, InvalidArgumentError } from '../errors.js';
+import { IdleTimeoutError, InvalidArgumentError, ProtocolError, ShutdownRefusedError, StateError, TooManyConnectionsError } from '../errors.js';
+import { MsgpackCodec } from '../codec/msgpack.js';
+import { PickleCodec } from '../codec/pickle/index.js';
 import type { Address } from '../transport/address.js';
 import { LOCAL_CONTEXT, withCall, type CallContext } from './context.js';
 import { bindToNames, parameterNames, pyStr, PY_SIGNATURES } from './dispatch.js';
 import { ObjectTable, type HostedObject } from './objects.js';
 import { construct, publicMethods, type Registry, type Callable } from './registry.js';
+import { resolveLimits, type LimitOptions, type Limits } from '../limits.js';
 import { DIALECTS } from './dialects.js';
 import { objectId, type Dialect, type Session, type SessionHost } from './session.js';
 import { tuple } from '../codec/values.js';
 import { HostedRef } from './hosted-ref.js';
 
 const debug = debuglog('mpmanager');
+/** Characters of each object `debug_info` shows (CPython's `str(obj)[:75]`). */
+const DEBUG_INFO_WIDTH = 75;
 
-export interface ServerOptions {
+/** The limits a server enforces (each documented, with its default, in src/limits.ts). */
+export const SERVER_LIMITS = [
+  'handshakeTimeout',
+  'maxFrameSize',
+  'maxConnections',
+  'backlog',
+  'writeHighWaterMark',
+  'maxCallsInFlight',
+  'idleTimeout',
+  'maxConnectionsPerPeer',
+  'decodeAllocationFactor',
+  'decodeAllocationFloor',
+  'maxIntDigits',
+  'maxDepth',
+  'maxMemo',
+  'maxItems',
+] as const satisfies readonly (keyof Limits)[];
+export type ServerLimits = Pick<Limits, (typeof SERVER_LIMITS)[number]>;
+
+export interface ServerOptions extends LimitOptions<keyof ServerLimits> {
   /** Shared secret every client must prove it holds. */
   authkey: string | Uint8Array;
-  /** Bound on each connection's handshake, in milliseconds. Default 10 000. */
-  handshakeTimeout?: number;
-  /** Largest frame accepted, checked from its header. Default 64 MiB. */
-  maxFrameSize?: number;
-  /** Connections served at once; more are closed on arrival. Default 4096. */
-  maxConnections?: number;
-  /** Listen backlog. Default 128. */
-  backlog?: number;
   /** Whether any authenticated client may shut the server down (CPython allows it). Default false. */
   allowRemoteShutdown?: boolean;
   /** A client presenting this key in its hello may shut the server down (the process that started it). */
@@ -71,10 +87,15 @@ export class Server {
   #stopWaiters: Array<() => void> = [];
   #serving: Promise<void> | null = null;
 
-  private constructor(registry: Registry, listener: Listener, options: ServerOptions) {
+  readonly #limits: ServerLimits;
+  /** Sessions by peer host, for `maxConnectionsPerPeer`. */
+  readonly #perPeer = new Map<string, number>();
+
+  private constructor(registry: Registry, listener: Listener, options: ServerOptions, limits: ServerLimits) {
     this.#registry = registry;
     this.#listener = listener;
     this.#options = options;
+    this.#limits = limits;
     this.#dialects = options.dialects ?? DIALECTS;
     const objects = this.#objects;
     this.#host = {
@@ -82,6 +103,8 @@ export class Server {
         return listener.address;
       },
       objects,
+      limits,
+      codecs: { msgpack: new MsgpackCodec(limits), pickle: new PickleCodec(limits) },
       create: (typeid, args, kwds, context) => this.#create(typeid, args, kwds, context),
       host: (typeid, value) => this.#hostValue(typeid, value),
       refTo: (obj) => this.#refTo(obj),
@@ -97,13 +120,15 @@ export class Server {
   /** Binds `address` (port 0 resolves to a free port) and returns a server ready to `serveForever()`. */
   static async listen(registry: Registry, address: Address, options: ServerOptions): Promise<Server> {
     if (options.authkey === undefined || options.authkey === null) throw new InvalidArgumentError('a manager server needs an authkey');
+    const limits = resolveLimits(options, SERVER_LIMITS);
     const listener = await Listener.listen(address, {
       authkey: options.authkey,
-      backlog: options.backlog,
-      handshakeTimeout: options.handshakeTimeout,
-      maxFrameSize: options.maxFrameSize,
+      backlog: limits.backlog,
+      handshakeTimeout: limits.handshakeTimeout,
+      maxFrameSize: limits.maxFrameSize,
+      writeHighWaterMark: limits.writeHighWaterMark,
     });
-    return new Server(registry, listener, options);
+    return new Server(registry, listener, options, limits);
   }
 
   /** The bound address (what tokens carry). */
@@ -157,12 +182,27 @@ export class Server {
   }
 
   async #acceptLoop(): Promise<void> {
-    const max = this.#options.maxConnections ?? 4096;
+    const { maxConnections, maxConnectionsPerPeer } = this.#limits;
     for await (const conn of this.#listener) {
-      if (this.#sessions.size >= max) {
-        debug('refusing a connection: %d connections already (maxConnections)', this.#sessions.size);
+      if (this.#sessions.size >= maxConnections) {
+        debug('%s', new TooManyConnectionsError('maxConnections', this.#sessions.size).message);
         conn.close();
         continue;
+      }
+      const peer = peerHost(conn.transport.peerAddress);
+      if (peer !== null && maxConnectionsPerPeer > 0) {
+        const n = this.#perPeer.get(peer) ?? 0;
+        if (n >= maxConnectionsPerPeer) {
+          debug('%s', new TooManyConnectionsError('maxConnectionsPerPeer', n, peer).message);
+          conn.close();
+          continue;
+        }
+        this.#perPeer.set(peer, n + 1);
+        void conn.transport.whenClosed.then(() => {
+          const left = (this.#perPeer.get(peer) ?? 1) - 1;
+          if (left > 0) this.#perPeer.set(peer, left);
+          else this.#perPeer.delete(peer);
+        });
       }
       void this.#begin(conn);
     }
@@ -171,11 +211,19 @@ export class Server {
 
   async #begin(conn: Connection): Promise<void> {
     let first: Buffer;
+    const idle = this.#limits.idleTimeout;
+    const timer = idle > 0 ? setTimeout(() => {
+      debug('%s', new IdleTimeoutError(idle).message);
+      conn.destroy(new IdleTimeoutError(idle));
+    }, idle) : undefined;
+    timer?.unref();
     try {
       first = await conn.recvBytes();
     } catch {
       conn.close();
       return;
+    } finally {
+      clearTimeout(timer);
     }
     if (this.#stopped) {
       conn.close();
@@ -282,20 +330,37 @@ export class Server {
     for (const obj of this.#objects.values()) {
       let text: string;
       try {
-        text = withCall(LOCAL_CONTEXT, () => pyStr(obj.referent));
+        // CPython prints `str(obj)[:75]`; only that much is made, however large the object.
+        text = withCall(LOCAL_CONTEXT, () => pyStr(obj.referent, { maxLength: DEBUG_INFO_WIDTH }));
       } catch (err) {
         text = `<repr failed: ${(err as Error).message}>`;
       }
-      lines.push(`  ${obj.id}:       refcount=${obj.refcount}\n    ${text.slice(0, 75)}`);
+      lines.push(`  ${obj.id}:       refcount=${obj.refcount}\n    ${text.slice(0, DEBUG_INFO_WIDTH)}`);
     }
     return lines.join('\n');
   }
 
-  /** Resolves a reference that arrived from a client: our own objects become handles, others stay references. */
+  /**
+   * Resolves a reference that arrived from a client: our own objects become handles; others stay
+   * references, but the proxy class a CPython reader would import to rebuild them is kept only when it is
+   * known to be harmless (CPython's own classes, named bare, or one a registration here names), else it
+   * becomes AutoProxy. Otherwise any client could make every CPython client that reads the value import
+   * a module of its choice.
+   */
   #resolveRef(ref: ObjectRef): unknown {
     const obj = this.#objects.find(ref.token.id);
-    if (!obj || obj.typeid !== ref.token.typeid) return ref;
-    return new HostedRef(this.#objects, obj, this.#refTo(obj));
+    if (obj && obj.typeid === ref.token.typeid) return new HostedRef(this.#objects, obj, this.#refTo(obj));
+    const proxytype = ref.proxytype;
+    if (proxytype === null || !proxytype.includes('.') || this.#registeredProxytypes().has(proxytype)) return ref;
+    debug('a client sent a reference with proxy class %s, which no registration names: passed on as AutoProxy', proxytype);
+    return new ObjectRef(ref.token, ref.exposed, null);
+  }
+
+  #proxytypes: ReadonlySet<string> | null = null;
+  /** The `pyProxytype`s the registry names (computed once: registrations are fixed once serving). */
+  #registeredProxytypes(): ReadonlySet<string> {
+    this.#proxytypes ??= new Set([...this.#registry.entries()].map((e) => e.pyProxytype).filter((p): p is string => p !== null));
+    return this.#proxytypes;
   }
 
   /** Fails calls that need a running server. */
@@ -315,4 +380,9 @@ function constructorParams(callable: Callable): readonly string[] {
   const explicit = table ? (Object.getOwnPropertyDescriptor(table, 'constructor')?.value as readonly string[] | undefined) : undefined;
   if (explicit) return explicit;
   return parameterNames(callable as (...a: unknown[]) => unknown);
+}
+
+/** The host a peer connects from, for per-peer limits: null for Unix sockets (no address). */
+function peerHost(address: Address): string | null {
+  return Array.isArray(address) && typeof address[0] === 'string' && address[0] !== '' ? address[0] : null;
 }

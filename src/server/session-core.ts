@@ -1,13 +1,24 @@
 /**
  * What both dialects' sessions do alike: the close sequence, the control operations (`create`,
- * `incref`, `decref`, then the host's), and hosting a `methodToTypeid` result. A dialect supplies how it
- * counts references (`hold`, `release`) and what a created object looks like on its wire (`created`).
+ * `incref`, `decref`, then the host's), hosting a `methodToTypeid` result, and the flow of requests. A
+ * dialect supplies how it counts references (`hold`, `release`), what a created object looks like on its
+ * wire (`created`), how it serves one frame (`handle`) and whether it can take another now (`ready`).
+ *
+ * Flow: a frame is handled only while the dialect is ready (below `maxCallsInFlight`, or not already
+ * serving one) and the connection's unsent replies are below `writeHighWaterMark`. Otherwise it waits in
+ * an inbox and the transport stops reading, so a client that does not read its replies, or floods calls,
+ * holds at most one read's worth of requests and the replies already made, and costs no one else
+ * anything. Reading resumes once the replies drain and the inbox is empty.
  */
 import type { Connection } from '../connection/index.js';
-import { AbortError, InvalidArgumentError } from '../errors.js';
+import { debuglog } from 'node:util';
+import { AbortError, IdleTimeoutError, InvalidArgumentError } from '../errors.js';
 import { ConnectionOwner, type CallContext } from './context.js';
 import type { HostedObject } from './objects.js';
 import { objectId, type Session, type SessionHost } from './session.js';
+
+const debug = debuglog('mpmanager');
+const EMPTY = Buffer.alloc(0);
 
 export abstract class SessionCore implements Session {
   protected readonly host: SessionHost;
@@ -15,11 +26,83 @@ export abstract class SessionCore implements Session {
   /** The connection as referents see it: what it acquires is released when it closes. */
   protected readonly owner: ConnectionOwner;
   #closed = false;
+  /** Frames that arrived while the session could not take them, oldest first (from `#inboxHead`). */
+  #inbox: Buffer[] = [];
+  #inboxHead = 0;
+  #readingPaused = false;
+  /** The last send found the transport above its high-water mark; cleared when it drains. */
+  #congested = false;
+  /** When the connection last sent a frame, for `idleTimeout`. */
+  #lastFrame = Date.now();
+  #idleTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(host: SessionHost, conn: Connection, ownerId: string) {
     this.host = host;
     this.conn = conn;
     this.owner = new ConnectionOwner(ownerId);
+    const idle = host.limits.idleTimeout;
+    if (idle > 0) {
+      this.#idleTimer = setInterval(() => this.#checkIdle(idle), Math.max(10, idle / 4));
+      this.#idleTimer.unref();
+    }
+  }
+
+  /** Serves one frame (the dialect's request or blob). */
+  protected abstract handle(frame: Buffer): void;
+  /** Whether the dialect can take another request now. */
+  protected abstract ready(): boolean;
+  /** Whether a call is running (an idle connection with one is not idle). */
+  protected abstract busy(): boolean;
+
+  /** A frame from the connection: handled now, or kept until the session can take it. */
+  protected receive(frame: Buffer): void {
+    if (this.#closed) return;
+    this.#lastFrame = Date.now();
+    if (this.#inboxHead < this.#inbox.length || this.#congested || !this.ready()) {
+      this.#inbox.push(frame);
+      if (!this.#readingPaused) {
+        this.#readingPaused = true;
+        this.conn.transport.pause();
+      }
+      return;
+    }
+    this.handle(frame);
+  }
+
+  /** Dialects report each send's verdict: false means the transport is above its high-water mark. */
+  protected sent(belowHighWater: boolean): void {
+    if (belowHighWater || this.#congested || this.#closed) return;
+    this.#congested = true;
+    void this.conn.transport.drained().then(() => {
+      this.#congested = false;
+      this.pump();
+    });
+  }
+
+  /** Handles kept frames while the session can take them; reads again once none are left. */
+  protected pump(): void {
+    while (this.#inboxHead < this.#inbox.length && !this.#congested && !this.#closed && this.ready()) {
+      const frame = this.#inbox[this.#inboxHead] as Buffer;
+      this.#inbox[this.#inboxHead++] = EMPTY;
+      this.handle(frame);
+    }
+    if (this.#inboxHead >= this.#inbox.length) {
+      this.#inbox = [];
+      this.#inboxHead = 0;
+      if (this.#readingPaused && !this.#closed) {
+        this.#readingPaused = false;
+        this.conn.transport.resume();
+      }
+    }
+  }
+
+  #checkIdle(idle: number): void {
+    if (this.#closed || this.busy() || this.#inboxHead < this.#inbox.length) return;
+    if (Date.now() - this.#lastFrame < idle) return;
+    const err = new IdleTimeoutError(idle);
+    debug('closing a connection: %s', err.message);
+    this.conn.destroy(err);
+    this.close();
   }
 
   get closed(): boolean {
@@ -30,6 +113,9 @@ export abstract class SessionCore implements Session {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
+    this.#inbox = [];
+    this.#inboxHead = 0;
     this.abortCalls(new AbortError('the client connection closed'));
     this.owner.close();
     this.releaseAll();

@@ -3,12 +3,17 @@
  * dialect; it sees the server only through `SessionHost`, so neither imports the other, and the server
  * picks a connection's dialect from the table of `Dialect`s it is given (`accepts(firstFrame)`).
  */
+import type { Codec } from '../codec/types.js';
 import type { ObjectRef } from '../codec/ref.js';
+import type { Limits } from '../limits.js';
 import type { Connection } from '../connection/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import type { CallContext } from './context.js';
 import type { HostedObject, ObjectTable } from './objects.js';
+
+/** The limits a session obeys. */
+export type ServerLimits = Pick<Limits, 'maxCallsInFlight' | 'idleTimeout' | 'writeHighWaterMark'>;
 
 /** A session speaking one dialect on one connection. */
 export interface Session {
@@ -21,6 +26,10 @@ export interface SessionHost {
   /** The server's bound address (what tokens carry). */
   readonly address: Address;
   readonly objects: ObjectTable;
+  /** The server's limits (backpressure, calls in flight, idle time, decode budgets). */
+  readonly limits: ServerLimits;
+  /** The codecs sessions decode and encode with, made with the server's decode limits. */
+  readonly codecs: { readonly msgpack: Codec; readonly pickle: Codec };
   /** Makes a new object of `typeid` with refcount 0: the caller takes the first reference. */
   create(typeid: string, args: unknown[], kwds: Record<string, unknown> | null, context: CallContext): HostedObject | Promise<HostedObject>;
   /** Hosts an existing value under `typeid` (a `methodToTypeid` result). Refcount starts at 0. */

@@ -28,8 +28,6 @@ const MAX_BATCH = 64 * 1024;
  * 4 to 64).
  */
 const FLUSH_FRAMES = 32;
-/** Outgoing bytes buffered (socket plus batch) above which `send` reports backpressure. */
-const HIGH_WATER = 4 * 1024 * 1024;
 
 /** Size of the read buffer of a socket we read ourselves (Node's own reads are 64 KiB too). */
 const READ_CHUNK = 64 * 1024;
@@ -98,6 +96,8 @@ export class StreamTransport implements Transport {
   };
 
   readonly #reads: DirectReads | null;
+  /** Outgoing bytes buffered (socket plus batch) above which `send` reports backpressure. */
+  readonly #highWater: number;
 
   /** `reads`: the `onread` hooks the socket was made with, if any; then it must still be paused. */
   constructor(socket: net.Socket, kind: 'tcp' | 'unix', options: TransportOptions = {}, reads: DirectReads | null = null) {
@@ -107,6 +107,7 @@ export class StreamTransport implements Transport {
     this.peerAddress = kind === 'tcp' ? [socket.remoteAddress ?? '', socket.remotePort ?? 0] : '';
     this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize, reads !== null);
     this.#reads = reads;
+    this.#highWater = options.writeHighWaterMark ?? DEFAULT_LIMITS.writeHighWaterMark;
     reads?.attach(this.#decoder, (err) => this.#fail(err));
     this.whenClosed = socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
   }
@@ -162,9 +163,9 @@ export class StreamTransport implements Transport {
       this.#queuedBytes += 4 + n;
       if (++this.#batchFrames >= FLUSH_FRAMES) {
         this.#flushNow();
-        return this.#socket.writableLength < HIGH_WATER;
+        return this.#socket.writableLength < this.#highWater;
       }
-      return this.#socket.writableLength + this.#queuedBytes < HIGH_WATER;
+      return this.#socket.writableLength + this.#queuedBytes < this.#highWater;
     }
     return this.#queue(encodeFrame(payload));
   }
@@ -189,7 +190,7 @@ export class StreamTransport implements Transport {
     this.#flushScheduled = true;
     setImmediate(this.#flush);
     this.#writeAll(parts);
-    return this.#socket.writableLength < HIGH_WATER;
+    return this.#socket.writableLength < this.#highWater;
   }
 
   /** Writes buffers in order, as one writev when there are several. */
@@ -211,7 +212,7 @@ export class StreamTransport implements Transport {
       this.#queued.push(part);
       this.#queuedBytes += part.byteLength;
     }
-    return this.#socket.writableLength + this.#queuedBytes < HIGH_WATER;
+    return this.#socket.writableLength + this.#queuedBytes < this.#highWater;
   }
 
   /** Moves the batch being filled into the write queue. */
@@ -260,6 +261,11 @@ export class StreamTransport implements Transport {
   close(): void {
     if (this.#socket.destroyed) return;
     this.#flushNow();
+    if (this.#socket.writableLength > this.#highWater) {
+      // The peer is not reading what is queued (that is how it got this far): do not hold it for them.
+      this.destroy();
+      return;
+    }
     this.#socket.end();
     this.#finish(undefined);
     this.#lingerThenDestroy();
@@ -333,8 +339,7 @@ export function connectStream(address: Address, options: TransportOptions = {}):
   });
 }
 
-export interface StreamListenOptions extends TransportOptions, LimitOptions<'backlog'> {
-}
+export type StreamListenOptions = TransportOptions & LimitOptions<'backlog'>;
 
 export async function listenStream(
   address: Address,

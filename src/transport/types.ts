@@ -48,8 +48,7 @@ export interface Transport {
 }
 
 /** Options shared by every transport. */
-export interface TransportOptions extends LimitOptions<'maxFrameSize'> {
-}
+export type TransportOptions = LimitOptions<'maxFrameSize' | 'writeHighWaterMark'>;
 
 /** A bound, listening transport endpoint. */
 export interface TransportServer {

@@ -10,8 +10,6 @@ import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
 import type { Address } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
 
-/** Bytes buffered for sending above which `send()` reports backpressure. */
-const HIGH_WATER = 4 * 1024 * 1024;
 const POLICY_VIOLATION = 1008;
 const MESSAGE_TOO_BIG = 1009;
 
@@ -26,11 +24,14 @@ export class WebSocketTransport implements Transport {
   #early: Buffer[] = [];
   readonly whenClosed: Promise<void>;
   #earlyEnd: { error: Error | undefined } | null = null;
+  /** Bytes buffered for sending above which `send()` reports backpressure. */
+  readonly #highWater: number;
 
   constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions = {}) {
     this.#ws = ws;
     this.peerAddress = peerAddress;
     this.#max = options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize;
+    this.#highWater = options.writeHighWaterMark ?? DEFAULT_LIMITS.writeHighWaterMark;
     ws.binaryType = 'nodebuffer';
     // Listen from the start: ws emits the messages that arrived with the upgrade response on the
     // next tick after 'open', before the caller's promise continuation can call start(). Until then
@@ -74,7 +75,7 @@ export class WebSocketTransport implements Transport {
   send(payload: Uint8Array): boolean {
     if (this.#done || this.#ws.readyState !== WebSocket.OPEN) throw new ConnectionClosedError();
     this.#ws.send(payload, { binary: true });
-    return this.#ws.bufferedAmount < HIGH_WATER;
+    return this.#ws.bufferedAmount < this.#highWater;
   }
 
   sendParts(parts: readonly Uint8Array[]): boolean {
@@ -83,7 +84,7 @@ export class WebSocketTransport implements Transport {
   }
 
   async drained(): Promise<void> {
-    while (!this.#done && this.#ws.bufferedAmount >= HIGH_WATER) {
+    while (!this.#done && this.#ws.bufferedAmount >= this.#highWater) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }

@@ -2,7 +2,7 @@
  * The native dialect on the server, spoken by hand: a raw client (`Client` from src/connection plus the
  * msgpack codec) sends well-formed and malformed frames. A malformed frame closes that connection and
  * gives back what it held; an error in a well-formed call is a reply; nothing a client sends takes the
- * server down, and the other clients keep working. Over TCP and a Unix socket.
+ * server down, and the other clients keep working. Over TCP, a Unix socket and WebSocket.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BLOB_MIN, msgpack } from '../../src/codec/index.js';
@@ -11,7 +11,7 @@ import { BaseManager } from '../../src/manager/base-manager.js';
 import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind } from '../../src/protocol/native.js';
 import { ObjectRef } from '../../src/codec/ref.js';
 import type { BaseProxy } from '../../proxies/base-proxy.js';
-import { AbortError, RemoteError } from '../../src/errors.js';
+import { AbortError, ConnectionClosedError, RemoteError } from '../../src/errors.js';
 import { ValueError } from '../../src/python-errors.js';
 import type { Address } from '../../src/transport/address.js';
 import { Counter, Waiter } from '../fixtures/referents.js';
@@ -52,7 +52,7 @@ async function rawNative(address: Address) {
 
 /** The server must close this connection: the next receive fails. */
 async function expectClosed(conn: Connection): Promise<void> {
-  await expect(conn.recvBytes()).rejects.toThrow();
+  await expect(conn.recvBytes()).rejects.toBeInstanceOf(ConnectionClosedError);
 }
 
 describe.each(TRANSPORTS)('native session over $name', (transport) => {
@@ -83,7 +83,7 @@ describe.each(TRANSPORTS)('native session over $name', (transport) => {
     expect(replies[1]?.[2]).toBeInstanceOf(ValueError);
     // The cancelled call still gets its reply (an AbortError), which a real client drops by id.
     expect(replies[2]?.slice(0, 2)).toEqual([ServerKind.Error, 9]);
-    expect(replies[2]?.[2]).toMatchObject({ remoteType: 'AbortError' });
+    expect(replies[2]?.[2]).toMatchObject({ name: 'AbortError' });
     // Two references held by this connection; RELEASE gives them back without a reply.
     expect(await m.numberOfObjects()).toBe(2);
     raw.send([ClientKind.Release, token.id, 1]);
@@ -317,7 +317,7 @@ describe.each(TRANSPORTS)('native session over $name', (transport) => {
     raw.send([ClientKind.Call, 3, null, 'frobnicate', [], null]);
     const replies = [await raw.recv(), await raw.recv(), await raw.recv()];
     expect(replies.map((r) => r.slice(0, 2))).toEqual([[ServerKind.Error, 1], [ServerKind.Error, 2], [ServerKind.Error, 3]]);
-    expect(replies.map((r) => (r[2] as RemoteError).remoteType)).toEqual(['UnknownObjectError', 'UnknownTypeidError', 'InvalidArgumentError']);
+    expect(replies.map((r) => (r[2] as Error).name)).toEqual(['UnknownObjectError', 'UnknownTypeidError', 'InvalidArgumentError']);
     raw.send([ClientKind.Call, 4, null, 'dummy', [], null]);
     expect(await raw.recv()).toEqual([ServerKind.Return, 4, null]);
   });

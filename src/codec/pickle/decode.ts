@@ -14,7 +14,7 @@
  * finished value is measured again before it is returned.
  */
 import { Buffer } from 'node:buffer';
-import { CodecError, ForbiddenGlobalError } from '../../errors.js';
+import { CodecError, DecodeBudgetError, DigitLimitError, ForbiddenGlobalError } from '../../errors.js';
 import { PythonError } from '../../python-errors.js';
 import type { DecodeContext } from '../types.js';
 import { Tuple } from '../values.js';
@@ -31,6 +31,26 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
 /** V8 refuses BigInts above 2^30 bits; Python ints that large are refused up front. */
 const MAX_LONG_BYTES = 1 << 27;
+
+/**
+ * The decode budget's charges: about what V8 spends on what each opcode makes (measured with
+ * `--expose-gc` and heapUsed over a million of each). Every value pushed costs a slot; containers, dict
+ * and set entries, strings and bytes cost what they hold. A frame is refused once the charges pass
+ * `decodeAllocationFloor + decodeAllocationFactor * size` (src/limits.ts), before it allocates more.
+ */
+const COST = {
+  slot: 8,
+  list: 32,
+  tuple: 32,
+  dict: 120,
+  dictEntry: 40,
+  set: 100,
+  setEntry: 32,
+  string: 16,
+  bytes: 80,
+  object: 64,
+  memo: 16,
+} as const;
 
 /** Decodes one pickle. Throws `CodecError` or `ForbiddenGlobalError`, never anything else. */
 export function decodePickle(input: Uint8Array, context: DecodeContext | undefined, limits: PickleLimits): unknown {
@@ -64,12 +84,26 @@ class Unpickler implements UnpicklerHooks {
   readonly #placed = new Set<object>();
   #remeasure = false;
   #frozen: Set<Set<unknown>> | null = null;
+  /** What this pickle may still make us allocate (the decode budget), in bytes. */
+  #budget: number;
 
   constructor(input: Uint8Array, context: DecodeContext | undefined, limits: PickleLimits) {
     this.#buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     this.#end = this.#buf.length;
     this.context = context;
     this.#limits = limits;
+    this.#budget = limits.decodeAllocationFloor + limits.decodeAllocationFactor * this.#end;
+  }
+
+  /** Charges `n` bytes against the decode budget; refuses the pickle the moment it is spent. */
+  #charge(n: number): void {
+    if ((this.#budget -= n) >= 0) return;
+    const limits = this.#limits;
+    throw new DecodeBudgetError(
+      'decodeAllocationFactor',
+      `a pickle of ${this.#end} bytes would make the decoder allocate more than ${limits.decodeAllocationFactor} times its size ` +
+        `(${limits.decodeAllocationFloor} bytes + ${limits.decodeAllocationFactor} per byte) ${this.#where()}`,
+    );
   }
 
   run(): unknown {
@@ -149,6 +183,7 @@ class Unpickler implements UnpicklerHooks {
 
   #str(start: number, n: number): string {
     if (n > MAX_STRING_LENGTH) this.fail(`str of ${n} bytes is longer than JavaScript strings may be`);
+    this.#charge(COST.string + n);
     const s = decodeUtf8(this.#buf, start, start + n);
     if (s === null) this.fail('str is not valid UTF-8');
     return s;
@@ -156,6 +191,7 @@ class Unpickler implements UnpicklerHooks {
 
   /** Python 2 `str` (STRING, BINSTRING, SHORT_BINSTRING): decoded as ASCII, CPython 3's default `encoding`. */
   #ascii(bytes: Buffer | Uint8Array, start: number, end: number): string {
+    this.#charge(COST.string + end - start);
     for (let i = start; i < end; i++) {
       if ((bytes[i] as number) >= 0x80) this.fail("Python 2 str is not ASCII (CPython's default encoding='ASCII' refuses it too)");
     }
@@ -163,6 +199,7 @@ class Unpickler implements UnpicklerHooks {
   }
 
   #bytes(start: number, n: number): Buffer {
+    this.#charge(COST.bytes + n);
     const out = Buffer.allocUnsafe(n);
     this.#buf.copy(out, 0, start, start + n);
     return out;
@@ -173,6 +210,7 @@ class Unpickler implements UnpicklerHooks {
 
   #push(value: unknown): void {
     if (++this.#pushed > this.#limits.maxItems) this.fail(`more than maxItems (${this.#limits.maxItems}) values`);
+    this.#charge(COST.slot);
     this.#stack.push(value);
   }
 
@@ -211,6 +249,7 @@ class Unpickler implements UnpicklerHooks {
   }
 
   #memoPut(index: number): void {
+    this.#charge(COST.memo);
     const memo = this.#memo;
     const value = this.#peek();
     if (index < memo.length) {
@@ -281,6 +320,7 @@ class Unpickler implements UnpicklerHooks {
 
   /** A tuple from stack entries; a tuple holding globals becomes `GlobalArgs` (REDUCE arguments only). */
   #tuple(items: readonly unknown[]): Tuple | GlobalArgs {
+    this.#charge(COST.tuple + COST.slot * items.length);
     // Indexed stores, not push(): V8's push on an Array subclass is two orders of magnitude slower.
     const t = new Tuple<unknown>();
     let depth = 1;
@@ -311,6 +351,7 @@ class Unpickler implements UnpicklerHooks {
 
   #appendAll(list: unknown, items: readonly unknown[]): void {
     if (!Array.isArray(list) || list instanceof Tuple) this.fail(`cannot append to a ${kind(list)}`);
+    this.#charge(COST.slot * items.length);
     const start = this.#depthOf(list);
     let depth = start;
     for (const raw of items) {
@@ -329,6 +370,7 @@ class Unpickler implements UnpicklerHooks {
   #setItems(dict: unknown, items: readonly unknown[], from: number): void {
     if (!(dict instanceof DictBuilder)) this.fail(`cannot set items on a ${kind(dict)}`);
     if ((items.length - from) % 2 !== 0) this.fail('odd number of items for a dict');
+    this.#charge(COST.dictEntry * ((items.length - from) / 2));
     const start = this.#depthOf(dict);
     let depth = start;
     for (let i = from; i < items.length; i += 2) {
@@ -351,6 +393,7 @@ class Unpickler implements UnpicklerHooks {
 
   #addAll(set: unknown, items: readonly unknown[]): void {
     if (!(set instanceof Set) || this.#frozen?.has(set)) this.fail(`cannot add items to a ${set instanceof Set ? 'frozenset' : kind(set)}`);
+    this.#charge(COST.setEntry * items.length);
     const start = this.#depthOf(set);
     let depth = start;
     for (const raw of items) {
@@ -457,6 +500,7 @@ class Unpickler implements UnpicklerHooks {
     if (n === 0) return 0;
     if (n <= 6) return buf.readIntLE(start, n);
     if (n > MAX_LONG_BYTES) this.fail(`int of ${n} bytes is too large`);
+    this.#charge(COST.string + 2 * n);
     const hex = Buffer.from(buf.subarray(start, start + n)).reverse().toString('hex');
     let v = BigInt(`0x${hex}`);
     if ((buf[start + n - 1] as number) & 0x80) v -= 1n << BigInt(8 * n);
@@ -472,6 +516,9 @@ class Unpickler implements UnpicklerHooks {
       if (c < 0x30 || c > 0x39) this.fail(`bad int '${text.slice(0, 20)}'`);
     }
     if (text.length <= 15) return Number(text); // 15 digits are always below 2^53
+    const digits = text.length - (text.charCodeAt(0) === 0x2d || text.charCodeAt(0) === 0x2b ? 1 : 0);
+    // Decimal to binary is quadratic: CPython refuses these too (`int()` under sys.get_int_max_str_digits()).
+    if (digits > this.#limits.maxIntDigits) throw new DigitLimitError(digits, this.#limits.maxIntDigits);
     const v = BigInt(text);
     return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
   }
@@ -708,6 +755,7 @@ class Unpickler implements UnpicklerHooks {
           this.#mark();
           break;
         case Op.EMPTY_TUPLE:
+          this.#charge(COST.tuple);
           this.#push(new Tuple());
           break;
         case Op.TUPLE1: {
@@ -732,9 +780,11 @@ class Unpickler implements UnpicklerHooks {
           this.#push(this.#tuple(this.#popMark()));
           break;
         case Op.EMPTY_LIST:
+          this.#charge(COST.list);
           this.#push([]);
           break;
         case Op.LIST: {
+          this.#charge(COST.list);
           const items = this.#popMark();
           const list: unknown[] = [];
           this.#appendAll(list, items);
@@ -752,9 +802,11 @@ class Unpickler implements UnpicklerHooks {
           break;
         }
         case Op.EMPTY_DICT:
+          this.#charge(COST.dict);
           this.#push(new DictBuilder());
           break;
         case Op.DICT: {
+          this.#charge(COST.dict);
           const items = this.#popMark();
           const dict = new DictBuilder();
           this.#setItems(dict, items, 0);
@@ -773,6 +825,7 @@ class Unpickler implements UnpicklerHooks {
           break;
         }
         case Op.EMPTY_SET:
+          this.#charge(COST.set);
           this.#push(new Set());
           break;
         case Op.ADDITEMS: {
@@ -781,6 +834,7 @@ class Unpickler implements UnpicklerHooks {
           break;
         }
         case Op.FROZENSET: {
+          this.#charge(COST.set);
           const items = this.#popMark();
           const set = new Set<unknown>();
           this.#addAll(set, items);

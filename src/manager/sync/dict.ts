@@ -6,7 +6,7 @@
 import { KeyError, PyTypeError, ValueError } from '../../python-errors.js';
 import { Tuple } from '../../codec/values.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR, pyRepr, pyTypeName } from '../../python-repr.js';
+import { PY_REPR, pyRepr, pyTypeName, type Repr } from '../../python-repr.js';
 import { hashKey, isPlainObject, unwrap, items } from './py.js';
 import { PyIterator, liveKeys } from './iterator.js';
 
@@ -196,8 +196,11 @@ export class Dict<K = unknown, V = unknown> {
     return dictValue(this.#entries());
   }
 
-  [PY_REPR](): string {
-    return `{${[...this.#table.values()].map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
+  [PY_REPR](repr: Repr): string {
+    return repr.join('{', this.#table.values(), '}', (entry, r) => {
+      const [k, v] = entry as [unknown, unknown];
+      return `${r(k)}: ${r(v)}`;
+    });
   }
 }
 

@@ -7,7 +7,7 @@
 import { IndexError, PyTypeError, ValueError } from '../../python-errors.js';
 import { Tuple } from '../../codec/values.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR, pyRepr, pyTypeName } from '../../python-repr.js';
+import { PY_REPR, pyRepr, pyTypeName, type Repr } from '../../python-repr.js';
 import { asSlice, isPlainObject, pyCompare, pyEquals, seqIndex, sliceIndices, sliceRange, toInt, truth, unwrap, items } from './py.js';
 
 /** Python's `list`. */
@@ -174,8 +174,8 @@ export class List<T = unknown> {
     return this.#items.slice();
   }
 
-  [PY_REPR](): string {
-    return pyRepr(this.#items);
+  [PY_REPR](repr: Repr): string {
+    return repr(this.#items);
   }
 }
 

@@ -4,7 +4,7 @@
  * `NamespaceProxy` clients and nothing from the prototype is ever reachable.
  */
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR, pyRepr } from '../../python-repr.js';
+import { PY_REPR, pyRepr, type Repr } from '../../python-repr.js';
 import { PICKLE_REDUCE, type PickleReduce } from '../../codec/pickle/index.js';
 
 export class Namespace {
@@ -24,10 +24,10 @@ export class Namespace {
   }
 
   /** `Namespace(a=1, b='x')`: public attributes, sorted, as CPython's `Namespace.__repr__`. */
-  [PY_REPR](): string {
+  [PY_REPR](repr: Repr): string {
     const parts = Object.keys(this)
       .filter((name) => !name.startsWith('_'))
-      .map((name) => `${name}=${pyRepr((this as Record<string, unknown>)[name])}`)
+      .map((name) => `${name}=${repr((this as Record<string, unknown>)[name])}`)
       .sort();
     return `Namespace(${parts.join(', ')})`;
   }

@@ -102,6 +102,9 @@ export function iterate(v: unknown, what = 'object'): unknown[] {
 
 // ---- hashing -----------------------------------------------------------------------------------
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
 /** A stable string that equal hashable values share (Python's hash + eq, as a key). Throws for unhashable values. */
 export function hashKey(v: unknown): string {
   if (v === null || v === undefined) return 'N';
@@ -111,9 +114,10 @@ export function hashKey(v: unknown): string {
     case 'boolean':
       return v ? 'i1' : 'i0';
     case 'bigint':
-      return `i${v.toString()}`;
+      // Hex beyond 2^53: decimal conversion of a large int is quadratic (an 8 MiB key took 9 s).
+      return v >= MIN_SAFE && v <= MAX_SAFE ? `i${String(Number(v))}` : `x${v.toString(16)}`;
     case 'number':
-      if (Number.isInteger(v)) return `i${Number.isSafeInteger(v) ? String(v) : BigInt(v).toString()}`;
+      if (Number.isInteger(v)) return Number.isSafeInteger(v) ? `i${String(v)}` : `x${BigInt(v).toString(16)}`;
       return `f${String(v)}`;
     default:
       break;

@@ -5,7 +5,7 @@
  */
 import { KeyError, PyTypeError } from '../../python-errors.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR, pyRepr, pyTypeName } from '../../python-repr.js';
+import { PY_REPR, pyRepr, pyTypeName, type Repr } from '../../python-repr.js';
 import { hashKey, unwrap, items } from './py.js';
 import { PyIterator, liveKeys } from './iterator.js';
 
@@ -219,9 +219,9 @@ export class PySet<T = unknown> {
     return this.copy();
   }
 
-  [PY_REPR](): string {
+  [PY_REPR](repr: Repr): string {
     if (this.#table.size === 0) return 'set()';
-    return `{${[...this.#table.values()].map((x) => pyRepr(x)).join(', ')}}`;
+    return repr.join('{', this.#table.values(), '}');
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { PyTypeError, PythonError, ValueError } from '../../python-errors.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
-import { PY_REPR, pyRepr, pyTypeName } from '../../python-repr.js';
+import { PY_REPR, pyRepr, pyTypeName, type Repr } from '../../python-repr.js';
 import { PICKLE_REDUCE, type PickleReduce } from '../../codec/pickle/index.js';
 import { asSlice, iterate, seqIndex, sliceIndices, sliceRange } from './py.js';
 
@@ -41,8 +41,8 @@ export class Value<T = unknown> {
     return this.#value;
   }
 
-  [PY_REPR](): string {
-    return `Value(${pyRepr(this.#typecode)}, ${pyRepr(this.#value)})`;
+  [PY_REPR](repr: Repr): string {
+    return `Value(${repr(this.#typecode)}, ${repr(this.#value)})`;
   }
 
   /** A Python client's `_getvalue()` gets a `managers.Value`, as from CPython (its `__dict__` as state). */
@@ -137,9 +137,9 @@ export class PyArray {
     return this.#items.slice();
   }
 
-  [PY_REPR](): string {
+  [PY_REPR](repr: Repr): string {
     if (this.#items.length === 0) return `array('${this.#typecode}')`;
-    const body = this.#typecode === 'u' || this.#typecode === 'w' ? pyRepr(this.#items.join('')) : pyRepr(this.#items);
+    const body = this.#typecode === 'u' || this.#typecode === 'w' ? repr(this.#items.join('')) : repr(this.#items);
     return `array('${this.#typecode}', ${body})`;
   }
 
