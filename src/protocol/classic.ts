@@ -63,12 +63,21 @@ export function parseRequest(value: unknown): { ident: unknown; method: string; 
 export function tracebackText(err: unknown): string {
   if (!(err instanceof Error)) return `Traceback (most recent call last):\nException: ${String(err)}\n`;
   const type = err instanceof RemoteError ? err.remoteType : err instanceof PythonError ? err.pyType.slice(err.pyType.lastIndexOf('.') + 1) : err.name;
-  const message = err instanceof RemoteError ? err.remoteMessage : err.message;
-  const frames = (err.stack ?? '')
+  // A Python exception's message already reads `Type: text` (or just `Type`): keep only the text.
+  const message = err instanceof RemoteError ? err.remoteMessage : err instanceof PythonError ? err.message.slice(type.length + 2) : err.message;
+  if (err instanceof PythonError && message === '') {
+    return `Traceback (most recent call last):\n${framesOf(err)}\n${type}\n`;
+  }
+  return `Traceback (most recent call last):\n${framesOf(err)}\n${type}: ${message}\n`;
+}
+
+/** An error's JS stack frames, indented as a traceback's. */
+function framesOf(err: Error): string {
+  return (err.stack ?? '')
     .split('\n')
     .filter((l) => l.trimStart().startsWith('at '))
-    .map((l) => `  ${l.trim()}`);
-  return `Traceback (most recent call last):\n${frames.join('\n')}\n${type}: ${message}\n`;
+    .map((l) => `  ${l.trim()}`)
+    .join('\n');
 }
 
 /**

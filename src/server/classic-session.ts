@@ -51,12 +51,14 @@ export class ClassicSession extends SessionCore {
 
   constructor(host: SessionHost, conn: Connection, firstFrame: Buffer) {
     super(host, conn, `classic-${++sessionCounter}`);
+    // First, before any frame that came with it (detach may hand those over at once): requests are
+    // served in the order they arrived.
+    this.receive(firstFrame);
+    if (this.closed) return;
     conn.detach({
       frame: (frame) => this.receive(frame),
       closed: () => this.close(),
     });
-    // After the server has registered this session: serving the frame may close it at once.
-    queueMicrotask(() => this.receive(firstFrame));
   }
 
   protected handle(frame: Buffer): void {

@@ -241,7 +241,7 @@ export class Server {
       conn.destroy(err as Error);
       return;
     }
-    this.#sessions.add(session);
+    if (!session.closed) this.#sessions.add(session);
   }
 
   // ---- server operations, shared by both dialects ------------------------------------------------

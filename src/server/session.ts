@@ -17,6 +17,8 @@ export type ServerLimits = Pick<Limits, 'maxCallsInFlight' | 'idleTimeout' | 'wr
 
 /** A session speaking one dialect on one connection. */
 export interface Session {
+  /** True once closed (a session may close while it is being opened, on a bad first frame). */
+  readonly closed: boolean;
   /** Closes the session; its references are released. Idempotent. */
   close(): void;
 }
