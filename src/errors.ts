@@ -129,9 +129,18 @@ export class CodecError extends MpmError {
 export class DecodeBudgetError extends CodecError {
   /** The limit that was exceeded: `decodeAllocationFactor` or `maxDepth`. */
   readonly limit: string;
-  constructor(limit: string, message: string) {
+  /** What the frame reached when decoding stopped (bytes charged, or the depth), where that is known. */
+  readonly actual: number | undefined;
+  /** The most allowed (bytes, or the depth), where that is known. */
+  readonly allowed: number | undefined;
+  /** Where in the frame decoding stopped, where that is known. */
+  readonly offset: number | undefined;
+  constructor(limit: string, message: string, details: { actual?: number; allowed?: number; offset?: number } = {}) {
     super(`${message}; the frame was refused (raise ${limit} on the receiving side if such values are expected)`, undefined, ErrorCode.DecodeBudget);
     this.limit = limit;
+    this.actual = details.actual;
+    this.allowed = details.allowed;
+    this.offset = details.offset;
   }
 }
 

@@ -25,6 +25,7 @@ import { Packr, addExtension } from 'msgpackr';
 import { CodecError, MpmError, RemoteError, remoteError } from '../errors.js';
 import { PythonError, makePythonError } from '../python-errors.js';
 import { resolveLimits, type LimitOptions, type Limits } from '../limits.js';
+import { checkMsgpackBudget, type DecodeBudget } from './msgpack-budget.js';
 import { ObjectRef, RefHolder } from './ref.js';
 import { Token } from './token.js';
 import { Tuple } from './values.js';
@@ -194,7 +195,14 @@ export class MsgpackCodec implements Codec {
   /** `limits` override the defaults in DEFAULT_LIMITS. */
   constructor(limits: LimitOptions<keyof MsgpackLimits> = {}) {
     this.limits = resolveLimits(limits, ['decodeAllocationFactor', 'decodeAllocationFloor', 'maxDepth']);
+    this.#budget = Object.freeze({
+      allocationFactor: this.limits.decodeAllocationFactor,
+      allocationFloor: this.limits.decodeAllocationFloor,
+      maxDepth: this.limits.maxDepth,
+    });
   }
+
+  readonly #budget: DecodeBudget;
   // 'auto' (numbers where they fit, bigint past 2^53) works but is missing from msgpackr's typings.
   readonly #packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'auto' as 'number', mapsAsObjects: true });
 
@@ -211,6 +219,8 @@ export class MsgpackCodec implements Codec {
   }
 
   decode(bytes: Uint8Array, context?: DecodeContext): unknown {
+    // The budget first: refused frames are never handed to msgpackr (msgpack-budget.ts says why).
+    checkMsgpackBudget(bytes, this.#budget);
     const previous = activeContext;
     activeContext = context;
     try {

@@ -5,7 +5,7 @@
  */
 import { msgpack, type DecodeContext } from '../codec/index.js';
 import { Client, type Connection } from '../connection/index.js';
-import { ConnectionClosedError, ProtocolError } from '../errors.js';
+import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, ProtocolError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from './native.js';
 import { ObjectRef } from '../codec/ref.js';
@@ -216,7 +216,10 @@ export class NativeClient implements ManagerClient {
     try {
       msg = msgpack.decode(frame, context);
     } catch (err) {
-      this.#conn.destroy(new ProtocolError(`undecodable reply from the server: ${(err as Error).message}`));
+      // A reply over this side's decode budget fails its own call; the connection goes on (references in
+      // it stay held until the connection closes).
+      if ((err instanceof DecodeBudgetError || err instanceof DigitLimitError) && callId >= 0) this.#take(callId)?.reject(err);
+      else this.#conn.destroy(new ProtocolError(`undecodable reply from the server: ${(err as Error).message}`));
       return;
     }
     if (!Array.isArray(msg) || typeof msg[1] !== 'number') {

@@ -75,6 +75,22 @@ export type ReturnMessage = [kind: typeof ServerKind.Return, callId: number, val
 export type ErrorMessage = [kind: typeof ServerKind.Error, callId: number, error: Error];
 export type ServerMessage = ReturnMessage | ErrorMessage;
 
+/**
+ * The call id of a frame that begins like a call message (`9x 00 <id>`: a fixarray, kind Call, then the id
+ * as a positive fixint or uint 8/16/32), read without decoding the rest; null for anything else. A call
+ * whose body is refused (its decode budget) can still be answered, and its connection kept.
+ */
+export function peekCallId(frame: Uint8Array): number | null {
+  if (frame.length < 3 || (frame[0] as number) < 0x92 || (frame[0] as number) > 0x9f || frame[1] !== ClientKind.Call) return null;
+  const b = frame[2] as number;
+  if (b <= 0x7f) return b;
+  const width = b === 0xcc ? 1 : b === 0xcd ? 2 : b === 0xce ? 4 : 0;
+  if (width === 0 || frame.length < 3 + width) return null;
+  let id = 0;
+  for (let i = 0; i < width; i++) id = id * 256 + (frame[3 + i] as number);
+  return id;
+}
+
 /** True if the first frame after the handshake is a native hello (msgpack fixarray of 3, 'mpmanager'). */
 export function isNativeHello(frame: Uint8Array): boolean {
   // 0x93 = fixarray(3), 0xa9 = fixstr(9) 'mpmanager'

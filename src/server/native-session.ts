@@ -6,8 +6,8 @@
 import { debuglog } from 'node:util';
 import { msgpack, type DecodeContext, type EncodeContext } from '../codec/index.js';
 import type { Connection } from '../connection/index.js';
-import { AbortError, InvalidArgumentError, ProtocolError } from '../errors.js';
-import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, isNativeHello, sendWithBlobs, type Hello } from '../protocol/native.js';
+import { AbortError, CodecError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, isNativeHello, peekCallId, sendWithBlobs, type Hello } from '../protocol/native.js';
 import type { ObjectRef } from '../codec/ref.js';
 import { sameAddress } from '../transport/address.js';
 import type { CallContext, ConnectionOwner } from './context.js';
@@ -130,7 +130,11 @@ export class NativeSession extends SessionCore {
     try {
       msg = this.host.codecs.msgpack.decode(frame, context);
     } catch (err) {
-      this.#protocolError(`undecodable frame: ${(err as Error).message}`);
+      // A well-framed call whose body is refused (its decode budget, a digit limit) gets its error as
+      // the reply; the connection goes on. Anything else undecodable breaks the protocol.
+      const callId = err instanceof CodecError ? peekCallId(frame) : null;
+      if (callId !== null && (err instanceof DecodeBudgetError || err instanceof DigitLimitError)) this.#send(ServerKind.Error, callId, err);
+      else this.#protocolError(`undecodable frame: ${(err as Error).message}`);
       return;
     }
     if (!Array.isArray(msg)) {

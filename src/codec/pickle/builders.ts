@@ -41,6 +41,9 @@ export interface GlobalEntry {
 /** Common base, so the decoder needs one `instanceof` to tell a stack-only object from a value. */
 export abstract class Intermediate {}
 
+/** Beyond this index V8 keeps an object's integer keys in a dictionary (JSObject's sparse-array rules). */
+const FAST_ELEMENTS_LIMIT = 8192;
+
 /**
  * A dict being decoded. It is a plain object while every key is a str (keys are defined as own
  * properties, so a `__proto__` key is just a key), and becomes a Map when another kind of key arrives.
@@ -51,6 +54,29 @@ export class DictBuilder extends Intermediate {
   #obj: Record<string, unknown> | null = {};
   #map: Map<unknown, unknown> | null = null;
   #sealed = false;
+
+  /** One past the largest array-index key so far (V8 keeps those in a store sized by the largest). */
+  #elements = 0;
+
+  /**
+   * What adding str `key` costs beyond an ordinary entry, for the decode budget: a key that is an array
+   * index (`'1023'`) makes V8 give a plain object a fast elements store sized by the largest such key
+   * (about 12 bytes per index below it; `{'1023': 0}` takes 12 KB), until the store is sparse enough to
+   * become a dictionary (past ~8K, charged as one entry).
+   */
+  indexKeyCost(key: string): number {
+    const n = key.length;
+    if (n === 0 || n > 10 || (n > 1 && key.charCodeAt(0) === 0x30)) return 0;
+    for (let i = 0; i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return 0;
+    }
+    const index = Number(key);
+    if (index >= 0xffffffff || index < this.#elements) return 0;
+    const grown = index + 1 - this.#elements;
+    this.#elements = index + 1;
+    return index < FAST_ELEMENTS_LIMIT ? 12 * grown + 16 : 48;
+  }
 
   /** Adds one item; false when the dict is already a sealed plain object and `key` is not a str. */
   set(key: unknown, value: unknown): boolean {

@@ -386,6 +386,7 @@ class Unpickler implements UnpicklerHooks {
         if (d >= depth) depth = d + 1;
         value = this.#finish(value);
       }
+      if (typeof key === 'string') this.#charge(dict.indexKeyCost(key));
       if (!dict.set(key, value)) this.fail('a dict that contains itself must have only str keys (it became a plain object before a non-str key arrived)');
     }
     if (depth !== start) this.#setDepth(dict, depth);

@@ -72,3 +72,13 @@ describe('slices', () => {
     expect(asSlice(3)).toBe(null);
   });
 });
+
+describe('hashKey of large ints', () => {
+  it('keys ints beyond 2^53 in hex (linear), the same for a bigint and an equal whole float', () => {
+    const big = 1n << 8_000_000n; // an 8 Mbit int: decimal conversion of it takes seconds
+    expect(hashKey(big).startsWith('x')).toBe(true);
+    expect(hashKey(2 ** 60)).toBe(hashKey(2n ** 60n));
+    expect(hashKey(5n)).toBe(hashKey(5));
+    expect(hashKey(-(2n ** 70n))).toBe(`x${(-(2n ** 70n)).toString(16)}`);
+  });
+});
