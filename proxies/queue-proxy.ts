@@ -14,7 +14,7 @@ import { BaseProxy } from './base-proxy.js';
 
 export interface QueueIterateOptions {
   /** Stops the iteration (it ends without an error). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Ends the iteration when this item arrives (compared with `===`); Python's `iter(q.get, sentinel)`. */
   sentinel?: unknown;
 }

@@ -79,10 +79,14 @@ async function serve(args: string[]): Promise<void> {
   const server = await manager.getServer();
   if (generated) process.stdout.write(`authkey: ${authkey}\n`);
   process.stdout.write(`listening on ${formatAddress(server.address)}\n`);
+  // `on`, not `once`: under `npm start` a Ctrl-C reaches the server twice (from the terminal's process group,
+  // and forwarded by npm), and a second signal must not kill it mid-shutdown. shutdown() is idempotent.
   const stop = () => void server.shutdown();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   await server.serveForever();
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
   process.stdout.write('server stopped\n');
 }
 
@@ -117,6 +121,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href || process.argv[1]?.endsWith('/bin/mpmanager.js')) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   process.exitCode = await main(process.argv.slice(2));
 }

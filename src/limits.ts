@@ -98,7 +98,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
 const ZERO_IS_OFF: ReadonlySet<keyof Limits> = new Set(['idleTimeout', 'maxConnectionsPerPeer']);
 
 /** Options that set some limits (the rest keep their defaults). */
-export type LimitOptions<K extends keyof Limits> = { -readonly [P in K]?: Limits[P] };
+export type LimitOptions<K extends keyof Limits> = { -readonly [P in K]?: Limits[P] | undefined };
 
 /**
  * `DEFAULT_LIMITS` with `overrides` applied (undefined fields keep their default), checked: every limit

@@ -27,11 +27,11 @@ export interface ConnectionOptions {
    * frame is decoded as pickle if it is one (a stock Python `conn.send()`), else as msgpack, and `send`
    * answers in the codec the peer last used (msgpack until the peer has sent anything).
    */
-  serializer?: string | Codec;
+  serializer?: string | Codec | undefined;
   /** Whether the connection may receive. Default true. */
-  readable?: boolean;
+  readable?: boolean | undefined;
   /** Whether the connection may send. Default true. */
-  writable?: boolean;
+  writable?: boolean | undefined;
 }
 
 export type HandshakeOptions = LimitOptions<'handshakeTimeout'>;

@@ -20,12 +20,12 @@ import { Connection, type HandshakeOptions } from './connection.js';
 
 export interface ListenerOptions extends HandshakeOptions, LimitOptions<'backlog' | 'maxFrameSize' | 'writeHighWaterMark'> {
   /** Shared secret; when given, every connection must pass the handshake. Default: none (no authentication). */
-  authkey?: string | Uint8Array | null;
+  authkey?: string | Uint8Array | null | undefined;
   /**
    * Codec for `send`/`recv` on accepted connections. Default `'auto'`: a stock Python client's pickles are
    * recognised and answered in pickle, mpmanager clients' msgpack in msgpack.
    */
-  serializer?: string | Codec;
+  serializer?: string | Codec | undefined;
 }
 
 /** A fresh Unix socket path in the temp directory, as CPython's `arbitrary_address('AF_UNIX')`. */
@@ -147,9 +147,9 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
 
 export interface ClientOptions extends HandshakeOptions, LimitOptions<'maxFrameSize'> {
   /** Shared secret; when given, the handshake runs. Default: none. */
-  authkey?: string | Uint8Array | null;
+  authkey?: string | Uint8Array | null | undefined;
   /** Codec for `send`/`recv`. Default `'msgpack'`; `'pickle'` talks to a stock Python `Listener`. */
-  serializer?: string | Codec;
+  serializer?: string | Codec | undefined;
 }
 
 /** Connects to a `Listener` (ours or CPython's) and authenticates if an authkey is given. */

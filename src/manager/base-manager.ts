@@ -22,16 +22,16 @@ import { autoProxy, type AutoProxy } from '../../proxies/auto-proxy.js';
 /** Options of a manager: its own, and the limits of the server it starts (src/limits.ts documents each). */
 export interface ManagerOptions extends LimitOptions<keyof ServerLimits> {
   /** Shared secret. Default: `MPM_AUTHKEY` from the environment, else (for `start()`) a random key, readable as `manager.authkey`. */
-  authkey?: string | Uint8Array;
+  authkey?: string | Uint8Array | undefined;
   /** Whether any authenticated client may shut a started server down. Default false (only this process may). */
-  allowRemoteShutdown?: boolean;
+  allowRemoteShutdown?: boolean | undefined;
   /** Name this client shows the server. Default `node-<pid>`. */
-  name?: string;
+  name?: string | undefined;
   /**
    * The dialect this manager's client speaks: `'msgpack'` (default; mpmanager servers) or `'pickle'`
    * (CPython's own protocol, for stock CPython manager servers; mpmanager servers speak it too).
    */
-  serializer?: 'msgpack' | 'pickle';
+  serializer?: 'msgpack' | 'pickle' | undefined;
 }
 
 /** The referent type a callable makes. */

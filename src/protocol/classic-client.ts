@@ -25,13 +25,13 @@ import { Token } from '../codec/token.js';
 export interface ClassicClientOptions {
   authkey: string | Uint8Array;
   /** Bound on each handshake, in milliseconds. Default 10 000. */
-  handshakeTimeout?: number;
+  handshakeTimeout?: number | undefined;
   /** Largest frame accepted. Default 64 MiB. */
-  maxFrameSize?: number;
+  maxFrameSize?: number | undefined;
   /** Object connections kept open at most (calls beyond wait for one). Default 8. */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /** Shown to the server in `accept_connection`. Default `MainProcess|node-<pid>`. */
-  name?: string;
+  name?: string | undefined;
 }
 
 export class ClassicClient implements ManagerClient {

@@ -8,9 +8,9 @@ import type { Address } from '../transport/address.js';
 
 export interface CallOptions {
   /** Aborts the call: it rejects with `AbortError` and the server is asked to stop it. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Rejects the call with `TimeoutError` after this many seconds (and cancels it). Default: none. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 export interface ManagerClient {

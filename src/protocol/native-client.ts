@@ -16,13 +16,13 @@ export type { CallOptions } from './client.js';
 export interface NativeClientOptions {
   authkey: string | Uint8Array;
   /** Bound on the handshake, in milliseconds. Default 10 000. */
-  handshakeTimeout?: number;
+  handshakeTimeout?: number | undefined;
   /** Largest frame accepted. Default 64 MiB. */
-  maxFrameSize?: number;
+  maxFrameSize?: number | undefined;
   /** Shown to the server as the client's name. */
-  name?: string;
+  name?: string | undefined;
   /** Lets this client shut the server down (given by the process that started it). */
-  shutdownKey?: string;
+  shutdownKey?: string | undefined;
 }
 
 interface Pending {

@@ -9,15 +9,15 @@ export type Callable = ((...args: any[]) => unknown) | (new (...args: any[]) => 
 
 export interface TypeidOptions<P = unknown> {
   /** The client-side proxy class. Default: an auto proxy built from the exposed names the server returns. */
-  proxytype?: P;
+  proxytype?: P | undefined;
   /** Method names clients may call. Default: the proxy class's list, else every public method of the referent. */
-  exposed?: readonly string[];
+  exposed?: readonly string[] | undefined;
   /** Methods whose results are hosted and returned as proxies of the given typeid, e.g. `{ __iter__: 'Iterator' }`. */
-  methodToTypeid?: Readonly<Record<string, string>>;
+  methodToTypeid?: Readonly<Record<string, string>> | undefined;
   /** Whether the manager gets a creation method named after the typeid. Default true. */
-  createMethod?: boolean;
+  createMethod?: boolean | undefined;
   /** The CPython proxy class a Python client rebuilds references with, e.g. `multiprocessing.managers.DictProxy`. */
-  pyProxytype?: string;
+  pyProxytype?: string | undefined;
   /**
    * Turns a value hosted under this typeid (a result mapped by `methodToTypeid`, or `create`'s one argument
    * when there is no callable) into its referent, e.g. a JS generator into a Python-style iterator. Default: none.

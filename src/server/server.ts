@@ -50,11 +50,11 @@ export interface ServerOptions extends LimitOptions<keyof ServerLimits> {
   /** Shared secret every client must prove it holds. */
   authkey: string | Uint8Array;
   /** Whether any authenticated client may shut the server down (CPython allows it). Default false. */
-  allowRemoteShutdown?: boolean;
+  allowRemoteShutdown?: boolean | undefined;
   /** A client presenting this key in its hello may shut the server down (the process that started it). */
-  shutdownKey?: string;
+  shutdownKey?: string | undefined;
   /** The dialects served, tried in order on each connection's first frame. Default: native, then CPython's. */
-  dialects?: readonly Dialect[];
+  dialects?: readonly Dialect[] | undefined;
 }
 
 /** What an inspector may read of a running server: counts and listings, never a way to change it. */

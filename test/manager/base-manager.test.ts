@@ -69,7 +69,7 @@ describe('registration', () => {
         .register('shutdown', Counter)
         .start(),
     );
-    expectTypeOf(m.Counter).parameters.toEqualTypeOf<[start?: number]>();
+    expectTypeOf(m.Counter).parameters.toEqualTypeOf<[start?: number | undefined]>();
     expectTypeOf(m.Counter).returns.resolves.toEqualTypeOf<AutoProxy<Counter>>();
     const c = await m.Counter(2);
     expectTypeOf(c.inc).toEqualTypeOf<(by?: number) => Promise<number>>();
