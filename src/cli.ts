@@ -3,6 +3,7 @@
  * count and debug listing of a running server.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,7 +11,7 @@ import { InvalidArgumentError } from './errors.js';
 import { DEFAULT_LIMITS, type LimitOptions } from './limits.js';
 import { SERVER_LIMITS, type ServerLimits } from './server/server.js';
 import { SyncManager } from './manager/sync-manager.js';
-import { formatAddress, parseAddress } from './transport/address.js';
+import { formatAddress, isWildcardAddress, parseAddress, type Address } from './transport/address.js';
 import type { Registry } from './server/registry.js';
 
 /** `maxFrameSize` as a flag: `--max-frame-size`. */
@@ -20,18 +21,40 @@ function flagOf(limit: string): string {
 
 const LIMIT_FLAGS = SERVER_LIMITS.map((limit) => `        --${flagOf(limit)} N`.padEnd(44) + `(default ${DEFAULT_LIMITS[limit]})`).join('\n');
 
-const USAGE = `usage:
-  mpmanager serve [--address HOST:PORT|PATH] [--authkey KEY] [--register MODULE]... [--allow-remote-shutdown] [LIMITS]
-  mpmanager info  --address HOST:PORT|PATH --authkey KEY
+const SERVE_HELP = `usage: mpmanager serve [--address ADDRESS] [--authkey KEY] [--register MODULE]... [--allow-remote-shutdown] [LIMITS]
 
-serve   runs a SyncManager server (every built-in typeid: Queue, Lock, dict, list, Value, ...).
-        --address   where to listen (default 127.0.0.1:50000; a path means a Unix socket, @name an abstract one)
-        --authkey   the shared secret (default: $MPM_AUTHKEY, else a generated key, printed at start)
-        --register  a module whose default export is register(registry) or an object of
-                    { typeid: callable }, adding typeids (repeatable)
-        limits (src/limits.ts says what each does; 0 turns idle-timeout and max-connections-per-peer off):
+Runs a SyncManager server (every built-in typeid: Queue, Lock, dict, list, Value, ...) until SIGINT/SIGTERM.
+
+  --address ADDRESS          where to listen (default 127.0.0.1:50000): HOST:PORT, [v6]:PORT, a path with a /
+                             for a Unix socket, @name for an abstract socket, ws://HOST:PORT/PATH
+  --authkey KEY              the shared secret (default: $MPM_AUTHKEY, else a generated key, printed at start)
+  --register MODULE          a module whose default export is register(registry) or an object of
+                             { typeid: callable }, adding typeids (repeatable; a .ts module needs
+                             NODE_OPTIONS="--import tsx")
+  --allow-remote-shutdown    let any client with the authkey shut the server down (CPython allows it)
+  -h, --help                 this text
+
+Limits (each documented in the README's "Limits" section; 0 turns idle-timeout and max-connections-per-peer off):
 ${LIMIT_FLAGS}
-info    prints the number of hosted objects and the debug listing of a running server.
+`;
+
+const INFO_HELP = `usage: mpmanager info [--address ADDRESS] [--authkey KEY]
+
+Prints the number of objects a running server hosts and its debug listing (CPython's debug_info()).
+
+  --address ADDRESS          the server's address (default 127.0.0.1:50000)
+  --authkey KEY              its authkey (default: $MPM_AUTHKEY)
+  -h, --help                 this text
+`;
+
+const USAGE = `usage: mpmanager <command> [options]
+
+commands:
+  serve    run a manager server           (mpmanager serve --help)
+  info     inspect a running server       (mpmanager info --help)
+
+  -h, --help      this text
+  -v, --version   the version
 `;
 
 /** What `--register` modules export: a function given the registry, or a map of typeid to callable. */
@@ -56,9 +79,14 @@ async function serve(args: string[]): Promise<void> {
       authkey: { type: 'string' },
       register: { type: 'string', multiple: true, default: [] },
       'allow-remote-shutdown': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
       ...Object.fromEntries(SERVER_LIMITS.map((limit) => [flagOf(limit), { type: 'string' as const }])),
     },
   });
+  if (values.help) {
+    process.stdout.write(SERVE_HELP);
+    return;
+  }
   const limits: LimitOptions<keyof ServerLimits> = {};
   for (const limit of SERVER_LIMITS) {
     const text = (values as Record<string, unknown>)[flagOf(limit)];
@@ -75,10 +103,15 @@ async function serve(args: string[]): Promise<void> {
   }
   class ServedManager extends SyncManager {}
   await loadRegistrations(ServedManager, values.register);
-  const manager = new ServedManager(parseAddress(values.address), { ...limits, authkey, allowRemoteShutdown: values['allow-remote-shutdown'] });
+  const address = parseAddress(values.address);
+  if (isWildcardAddress(address)) {
+    process.stderr.write(`warning: listening on every interface (${values.address}): any host that can reach this machine can connect, and only the authkey keeps it out\n`);
+  }
+  const manager = new ServedManager(address, { ...limits, authkey, allowRemoteShutdown: values['allow-remote-shutdown'] });
   const server = await manager.getServer();
   if (generated) process.stdout.write(`authkey: ${authkey}\n`);
   process.stdout.write(`listening on ${formatAddress(server.address)}\n`);
+  process.stdout.write(connectSnippet(server.address, generated ? authkey : null));
   // `on`, not `once`: under `npm start` a Ctrl-C reaches the server twice (from the terminal's process group,
   // and forwarded by npm), and a second signal must not kill it mid-shutdown. shutdown() is idempotent.
   const stop = () => void server.shutdown();
@@ -91,7 +124,14 @@ async function serve(args: string[]): Promise<void> {
 }
 
 async function info(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { address: { type: 'string', default: '127.0.0.1:50000' }, authkey: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { address: { type: 'string', default: '127.0.0.1:50000' }, authkey: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    process.stdout.write(INFO_HELP);
+    return;
+  }
   const authkey = values.authkey ?? process.env.MPM_AUTHKEY;
   if (!authkey) throw new InvalidArgumentError('info needs --authkey (or MPM_AUTHKEY)');
   const manager = new SyncManager(parseAddress(values.address), { authkey });
@@ -105,14 +145,40 @@ async function info(args: string[]): Promise<void> {
   }
 }
 
+/** The package's version, read from its package.json (two levels up from src/ and from dist/src/). */
+function version(): string {
+  for (const up of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mpmanager' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not this one
+    }
+  }
+  return 'unknown';
+}
+
+/** How to connect to the server just started, in Python and in TypeScript, with its real address. */
+function connectSnippet(address: Address, generatedKey: string | null): string {
+  const key = generatedKey ?? (process.env.MPM_AUTHKEY !== undefined ? '<$MPM_AUTHKEY>' : '<your authkey>');
+  const py = typeof address === 'string' ? JSON.stringify(address) : `(${JSON.stringify(address[0])}, ${address[1]})`;
+  const ts = typeof address === 'string' ? JSON.stringify(address) : `[${JSON.stringify(address[0])}, ${address[1]}]`;
+  return (
+    `connect from Python:     m = SyncManager(${py}, authkey=b'${key}'); m.connect()\n` +
+    `connect from TypeScript: const m = new SyncManager(${ts}, { authkey: '${key}' }); await m.connect();\n`
+  );
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'serve') await serve(rest);
     else if (command === 'info') await info(rest);
+    else if (command === '--version' || command === '-v' || command === 'version') process.stdout.write(`mpmanager ${version()}\n`);
+    else if (command === undefined || command === 'help' || command === '--help' || command === '-h') process.stdout.write(USAGE);
     else {
-      process.stdout.write(USAGE);
-      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+      process.stderr.write(`mpmanager: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
     }
     return 0;
   } catch (err) {

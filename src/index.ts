@@ -9,13 +9,20 @@ export { Server, type ServerOptions } from './server/server.js';
 export { currentCall, type CallContext, type Owner } from './server/context.js';
 export { PY_SIGNATURES, GET_VALUE } from './server/dispatch.js';
 export { PY_REPR } from './python-repr.js';
-export type { TypeidOptions } from './server/registry.js';
+export type { TypeidOptions, Registry, Callable } from './server/registry.js';
+export type { RegisterModule } from './cli.js';
+/**
+ * The server-side objects of SyncManager's typeids, for registering your own typeids that return them
+ * (`register('get_jobs', () => jobs)` with `const jobs = new Queue()`), as CPython users do with
+ * `queue.Queue()`. Python names, with `Py` where Python's name is a JavaScript global.
+ */
+export { Queue, Lock, RLock, Semaphore, BoundedSemaphore, Condition, PyEvent, Barrier, Value, PyArray, List, Dict, PySet, PyIterator, Namespace } from './manager/sync/index.js';
 export type { CallOptions } from './protocol/native-client.js';
 export { Token } from './codec/token.js';
 export { Tuple, tuple, Slice } from './codec/values.js';
 export { type Codec, registerCodec } from './codec/index.js';
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
-export * from './errors.js';
+export { ErrorCode, MpmError, AuthenticationError, HandshakeTimeoutError, FrameTooLargeError, TruncatedFrameError, BadMessageLengthError, BufferTooShortError, ConnectionClosedError, ProtocolError, CodecError, DecodeBudgetError, DigitLimitError, ForbiddenGlobalError, AddressError, InvalidArgumentError, TimeoutError, AbortError, NotExposedError, UnknownTypeidError, UnknownObjectError, ShutdownRefusedError, IdleTimeoutError, TooManyConnectionsError, StateError, RemoteError } from './errors.js';
 export {
   PythonError,
   KeyError,

@@ -56,6 +56,39 @@ print(sorted(d.items()))
     expect(await server.exit()).toBe(0);
   });
 
+  it.skipIf(!py?.available)('prints a connect snippet for Python and TypeScript with the real address, and the Python one works as printed', { timeout: TIMEOUT }, async () => {
+    const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0'], { env: { MPM_AUTHKEY: '' } });
+    const authkey = (await server.line(/^authkey: /)).slice('authkey: '.length);
+    const [host, port] = parseAddress((await server.line(/^listening on /)).slice('listening on '.length)) as [string, number];
+    const pyLine = (await server.line(/^connect from Python: /)).replace(/^connect from Python:\s+/, '');
+    const tsLine = (await server.line(/^connect from TypeScript: /)).replace(/^connect from TypeScript:\s+/, '');
+    expect(pyLine).toBe(`m = SyncManager(("${host}", ${port}), authkey=b'${authkey}'); m.connect()`);
+    expect(tsLine).toBe(`const m = new SyncManager(["${host}", ${port}], { authkey: '${authkey}' }); await m.connect();`);
+    const client = runPython(py!, `from multiprocessing.managers import SyncManager\n${pyLine}\nprint(m.list([1, 2])[1])\n`);
+    const out = await client.exit();
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim()).toBe('2');
+    server.child.kill('SIGTERM');
+    expect(await server.exit()).toBe(0);
+  });
+
+  it('--help, serve --help, info --help and --version print what they should', { timeout: TIMEOUT }, async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--help'], /^usage: mpmanager <command>/],
+      [['serve', '--help'], /^usage: mpmanager serve .*\n[\s\S]*--idle-timeout N\s+\(default 0\)/],
+      [['info', '-h'], /^usage: mpmanager info/],
+      [['--version'], /^mpmanager \d+\.\d+\.\d+\n$/],
+    ];
+    for (const [args, expected] of cases) {
+      const p = run('src/cli.ts', args);
+      expect(await p.exit(), args.join(' ')).toBe(0);
+      expect(`${p.stdout.join('\n')}\n`, args.join(' ')).toMatch(expected);
+    }
+    const bad = run('src/cli.ts', ['bogus']);
+    expect(await bad.exit()).toBe(2);
+    expect(bad.stderr[0]).toBe("mpmanager: unknown command 'bogus'");
+  });
+
   it('--register adds typeids from a module, next to the built-in ones', { timeout: TIMEOUT }, async () => {
     const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', '--register', './test/fixtures/register-counter.ts']);
     const address = (await server.line(/^listening on /)).slice('listening on '.length);

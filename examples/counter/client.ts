@@ -4,8 +4,7 @@
  *   npx tsx examples/counter/client.ts [--address 127.0.0.1:5000] [--authkey password]
  */
 import { parseArgs } from 'node:util';
-import { BaseManager } from '../../src/index.js';
-import { parseAddress } from '../../src/transport/address.js';
+import { BaseManager, parseAddress } from 'mpmanager';
 import type { Counter } from './counter.js';
 
 const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1:5000' }, authkey: { type: 'string', default: 'password' } } });

@@ -4,8 +4,7 @@
  *   npx tsx examples/counter/server.ts [--address 127.0.0.1:5000] [--authkey password]
  */
 import { parseArgs } from 'node:util';
-import { BaseManager } from '../../src/index.js';
-import { formatAddress, parseAddress } from '../../src/transport/address.js';
+import { BaseManager, formatAddress, parseAddress } from 'mpmanager';
 import { Counter } from './counter.js';
 
 const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1:5000' }, authkey: { type: 'string', default: 'password' } } });

@@ -12,8 +12,7 @@
  * (or no server) ends it with a one-line `error: ...` and exit status 1.
  */
 import { parseArgs } from 'node:util';
-import { BaseManager, type ManagerOptions } from '../../src/manager/base-manager.js';
-import { parseAddress } from '../../src/transport/address.js';
+import { BaseManager, type ManagerOptions, parseAddress } from 'mpmanager';
 
 const USAGE = 'usage: client.ts [--address HOST:PORT|PATH] [--authkey KEY] [--serializer msgpack|pickle]';
 

@@ -9,8 +9,7 @@
  * `input("Press any key to stop the server")` becomes a signal: press Ctrl-C.
  */
 import { parseArgs } from 'node:util';
-import { BaseManager, type ManagerOptions } from '../../src/manager/base-manager.js';
-import { formatAddress, parseAddress } from '../../src/transport/address.js';
+import { BaseManager, type ManagerOptions, formatAddress, parseAddress } from 'mpmanager';
 
 const USAGE = 'usage: server.ts [--address HOST:PORT|PATH] [--authkey KEY]';
 

@@ -9,11 +9,7 @@
  * It prints `received N results` and exits 0 once every result is its own, exactly once.
  */
 import { parseArgs } from 'node:util';
-import { tuple } from '../../src/codec/values.js';
-import { SyncManager } from '../../src/manager/sync-manager.js';
-import { parseAddress } from '../../src/transport/address.js';
-import { NamespaceProxy } from '../../proxies/namespace-proxy.js';
-import { QueueProxy } from '../../proxies/queue-proxy.js';
+import { tuple, SyncManager, parseAddress, NamespaceProxy, QueueProxy } from 'mpmanager';
 
 /** The reference client's `ResultQueueProxy`: a NamespaceProxy that also exposes `set_channel`. */
 class ResultQueueProxy extends NamespaceProxy {

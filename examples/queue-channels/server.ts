@@ -10,11 +10,7 @@
  *       [--authkey password] [--workers 5]
  */
 import { parseArgs } from 'node:util';
-import { tuple } from '../../src/codec/values.js';
-import { SyncManager } from '../../src/manager/sync-manager.js';
-import { Queue } from '../../src/manager/sync/queue.js';
-import { formatAddress, parseAddress } from '../../src/transport/address.js';
-import { QueueProxy } from '../../proxies/queue-proxy.js';
+import { tuple, SyncManager, Queue, formatAddress, parseAddress, QueueProxy } from 'mpmanager';
 
 /** An input item: `(data_a, data_b, channel_id)`, as the reference client puts it. */
 type AudioItem = readonly [dataA: unknown, dataB: unknown, channelId: unknown];

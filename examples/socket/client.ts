@@ -11,8 +11,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { Client } from '../../src/connection/index.js';
-import { parseAddress } from '../../src/transport/address.js';
+import { Client, parseAddress } from 'mpmanager';
 
 const USAGE = 'usage: client.ts [--address HOST:PORT|PATH] [--authkey KEY] [--serializer msgpack|pickle]';
 

@@ -9,8 +9,7 @@
  * not stop the server: failed handshakes are logged from the listener's 'handshakeError' event.
  */
 import { parseArgs } from 'node:util';
-import { Listener } from '../../src/connection/index.js';
-import { formatAddress, parseAddress } from '../../src/transport/address.js';
+import { Listener, formatAddress, parseAddress } from 'mpmanager';
 
 const USAGE = 'usage: server.ts [--address HOST:PORT|PATH] [--authkey KEY]';
 

@@ -24,7 +24,7 @@ import {
   BoundedSemaphore,
   Condition,
   Dict,
-  Event,
+  PyEvent,
   List,
   Lock,
   Namespace,
@@ -126,7 +126,7 @@ export class SyncManager extends BaseManager {
 
 SyncManager.register('Queue', Queue, { proxytype: QueueProxy });
 SyncManager.register('JoinableQueue', Queue, { proxytype: QueueProxy });
-SyncManager.register('Event', Event, { proxytype: EventProxy });
+SyncManager.register('Event', PyEvent, { proxytype: EventProxy });
 SyncManager.register('Lock', Lock, { proxytype: AcquirerProxy });
 SyncManager.register('RLock', RLock, { proxytype: AcquirerProxy });
 SyncManager.register('Semaphore', Semaphore, { proxytype: AcquirerProxy });

@@ -128,9 +128,17 @@ await manager.shutdown();
     expect(server.stdout).toContain('server stopped');
   });
 
-  it('npx mpmanager --help prints the usage; a bad command exits 2', { timeout: TIMEOUT }, async () => {
+  it('npx mpmanager --help, serve --help, info --help and --version print what they should; a bad command exits 2', { timeout: TIMEOUT }, async () => {
     const help = await exec('npx', ['--no', '--', 'mpmanager', '--help'], { cwd: consumer, env });
-    expect(help.stdout).toMatch(/^usage:\n {2}mpmanager serve/);
+    expect(help.stdout).toMatch(/^usage: mpmanager <command>/);
+    expect(help.stdout).toMatch(/serve .*mpmanager serve --help/);
+    const serveHelp = await exec('npx', ['--no', '--', 'mpmanager', 'serve', '--help'], { cwd: consumer, env });
+    expect(serveHelp.stdout).toMatch(/^usage: mpmanager serve/);
+    expect(serveHelp.stdout).toMatch(/--max-frame-size N\s+\(default 67108864\)/);
+    const infoHelp = await exec('npx', ['--no', '--', 'mpmanager', 'info', '--help'], { cwd: consumer, env });
+    expect(infoHelp.stdout).toMatch(/^usage: mpmanager info/);
+    const version = await exec('npx', ['--no', '--', 'mpmanager', '--version'], { cwd: consumer, env });
+    expect(version.stdout.trim()).toBe(`mpmanager ${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`);
     await expect(exec('npx', ['--no', '--', 'mpmanager', 'bogus'], { cwd: consumer, env })).rejects.toMatchObject({ code: 2 });
   });
 

@@ -7,7 +7,7 @@ import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR } from '../../python-repr.js';
 import { WaitQueue, seconds } from './wait.js';
 
-export class Event {
+export class PyEvent {
   static readonly [PY_SIGNATURES] = { wait: ['timeout'] };
   #flag = false;
   readonly #waiters = new WaitQueue<undefined, boolean>();
