@@ -29,6 +29,7 @@ export const ErrorCode = {
   DigitLimit: 'MPM_ERR_DIGIT_LIMIT',
   IdleTimeout: 'MPM_ERR_IDLE_TIMEOUT',
   TooManyConnections: 'MPM_ERR_TOO_MANY_CONNECTIONS',
+  Connect: 'MPM_ERR_CONNECT',
   Python: 'MPM_ERR_PYTHON',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -173,8 +174,25 @@ export class ForbiddenGlobalError extends CodecError {
 }
 
 export class AddressError extends MpmError {
-  constructor(message: string) {
-    super(ErrorCode.Address, message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Address, message, options);
+  }
+}
+
+/**
+ * Connecting to an address failed: nothing listens there, the socket file is missing, the host cannot be
+ * reached, or a WebSocket endpoint answered with an HTTP status instead of upgrading. `cause` is the
+ * underlying error; the message names the address as users write it and says what to check.
+ */
+export class ConnectError extends MpmError {
+  /** The system error's code (`ECONNREFUSED`, `ENOENT`, `ETIMEDOUT`, ...), when a system call failed. */
+  readonly syscallCode: string | undefined;
+  /** The HTTP status a WebSocket endpoint answered instead of upgrading, when that is what failed. */
+  readonly httpStatus: number | undefined;
+  constructor(message: string, details: { cause?: unknown; syscallCode?: string | undefined; httpStatus?: number | undefined } = {}) {
+    super(ErrorCode.Connect, message, 'cause' in details ? { cause: details.cause } : undefined);
+    this.syscallCode = details.syscallCode;
+    this.httpStatus = details.httpStatus;
   }
 }
 
@@ -288,6 +306,7 @@ const MPM_ERRORS: Readonly<Record<string, readonly [cls: typeof MpmError, code: 
     DigitLimitError: [DigitLimitError, ErrorCode.DigitLimit],
     ForbiddenGlobalError: [ForbiddenGlobalError, ErrorCode.ForbiddenGlobal],
     AddressError: [AddressError, ErrorCode.Address],
+    ConnectError: [ConnectError, ErrorCode.Connect],
     InvalidArgumentError: [InvalidArgumentError, ErrorCode.InvalidArgument],
     TimeoutError: [TimeoutError, ErrorCode.Timeout],
     AbortError: [AbortError, ErrorCode.Aborted],

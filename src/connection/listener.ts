@@ -9,10 +9,11 @@ import { EventEmitter } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { debuglog } from 'node:util';
 import type { Codec } from '../codec/index.js';
 import { ConnectionClosedError, StateError } from '../errors.js';
 import type { Address } from '../transport/address.js';
-import { checkAddress } from '../transport/address.js';
+import { checkAddress, formatAddress, formatPeer, isWildcardAddress } from '../transport/address.js';
 import { connectTransport, listenTransport } from '../transport/index.js';
 import type { Transport, TransportServer } from '../transport/types.js';
 import { MemoryTransport } from '../transport/memory.js';
@@ -27,6 +28,8 @@ export interface ListenerOptions extends HandshakeOptions, LimitOptions<'backlog
    */
   serializer?: string | Codec | undefined;
 }
+
+const debug = debuglog('mpmanager');
 
 /** A fresh Unix socket path in the temp directory, as CPython's `arbitrary_address('AF_UNIX')`. */
 export function arbitraryAddress(): string {
@@ -56,7 +59,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
 
   /** Binds and listens. With no address, a fresh Unix socket path is used, as in CPython. */
   static async listen(address: Address = arbitraryAddress(), options: ListenerOptions = {}): Promise<Listener> {
-    checkAddress(address);
+    address = checkAddress(address);
     let listener: Listener | undefined;
     const pending: Transport[] = [];
     const transportOptions = { backlog: options.backlog, maxFrameSize: options.maxFrameSize, writeHighWaterMark: options.writeHighWaterMark };
@@ -65,6 +68,10 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
       else pending.push(transport);
     });
     listener = new Listener(server, options);
+    if (debug.enabled) {
+      const every = isWildcardAddress(server.address) ? ' (every interface: any host that can reach this machine may connect)' : '';
+      debug('listening on %s%s', formatAddress(server.address), every);
+    }
     for (const t of pending) listener.#onTransport(t);
     return listener;
   }
@@ -131,6 +138,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
       try {
         await conn.acceptHandshake(authkey, this.#options);
       } catch (err) {
+        debug('handshake failed with %s over %s: %s', formatPeer(transport.peerAddress, this.address), transport.kind, (err as Error).message);
         if (this.listenerCount('handshakeError') > 0) this.emit('handshakeError', err as Error, transport.peerAddress);
         return;
       }
@@ -154,7 +162,7 @@ export interface ClientOptions extends HandshakeOptions, LimitOptions<'maxFrameS
 
 /** Connects to a `Listener` (ours or CPython's) and authenticates if an authkey is given. */
 export async function Client(address: Address, options: ClientOptions = {}): Promise<Connection> {
-  checkAddress(address);
+  address = checkAddress(address);
   const transport = await connectTransport(address, { maxFrameSize: options.maxFrameSize });
   const conn = new Connection(transport, { serializer: options.serializer });
   if (options.authkey !== undefined && options.authkey !== null) await conn.connectHandshake(options.authkey, options);

@@ -9,7 +9,7 @@ import type { Connection } from '../connection/index.js';
 import { AbortError, CodecError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError } from '../errors.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, isNativeHello, peekCallId, sendWithBlobs, type Hello } from '../protocol/native.js';
 import type { ObjectRef } from '../codec/ref.js';
-import { sameAddress } from '../transport/address.js';
+import { formatPeer, sameAddress } from '../transport/address.js';
 import type { CallContext, ConnectionOwner } from './context.js';
 import { invoke } from './dispatch.js';
 import type { HostedObject } from './objects.js';
@@ -251,5 +251,6 @@ export class NativeSession extends SessionCore {
     if (held === n) this.#refs.delete(id);
     else this.#refs.set(id, held - n);
     this.host.objects.decref(id, n);
+    if (debug.enabled) debug('release %s x%d from %s', id, n, formatPeer(this.conn.peerAddress, this.host.address));
   }
 }

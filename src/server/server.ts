@@ -12,7 +12,7 @@ import { Token } from '../codec/token.js';
 import { IdleTimeoutError, InvalidArgumentError, ProtocolError, ShutdownRefusedError, StateError, TooManyConnectionsError } from '../errors.js';
 import { MsgpackCodec } from '../codec/msgpack.js';
 import { PickleCodec } from '../codec/pickle/index.js';
-import type { Address } from '../transport/address.js';
+import { formatPeer, type Address } from '../transport/address.js';
 import { LOCAL_CONTEXT, withCall, type CallContext } from './context.js';
 import { bindToNames, parameterNames, pyStr, PY_SIGNATURES } from './dispatch.js';
 import { ObjectTable, type HostedObject } from './objects.js';
@@ -114,7 +114,6 @@ export class Server {
       sessionEnded: (session) => this.#sessions.delete(session),
     };
     this.shutdownKey = options.shutdownKey ?? randomBytes(16).toString('hex');
-    listener.on('handshakeError', (err, peer) => debug('handshake failed from %o: %s', peer, err.message));
   }
 
   /** Binds `address` (port 0 resolves to a free port) and returns a server ready to `serveForever()`. */
@@ -235,9 +234,15 @@ export class Server {
       if (dialect === undefined) {
         throw new ProtocolError(`the first frame speaks none of this server's dialects (${this.#dialects.map((d) => d.name).join(', ')})`);
       }
+      if (debug.enabled) {
+        // Before open(): a CPython client's first request is served inside it.
+        const who = `${formatPeer(conn.peerAddress, this.address)} over ${conn.transport.kind}, dialect ${dialect.name}`;
+        debug('accepted %s', who);
+        void conn.transport.whenClosed.then(() => debug('closed %s', who));
+      }
       session = dialect.open(this.#host, conn, first);
     } catch (err) {
-      debug('dropping a connection: %s', (err as Error).message);
+      debug('dropping a connection from %s: %s', formatPeer(conn.peerAddress, this.address), (err as Error).message);
       conn.destroy(err as Error);
       return;
     }

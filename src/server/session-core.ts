@@ -16,6 +16,7 @@ import { AbortError, IdleTimeoutError, InvalidArgumentError } from '../errors.js
 import { ConnectionOwner, type CallContext } from './context.js';
 import type { HostedObject } from './objects.js';
 import { objectId, type Session, type SessionHost } from './session.js';
+import { formatPeer } from '../transport/address.js';
 
 const debug = debuglog('mpmanager');
 const EMPTY = Buffer.alloc(0);
@@ -100,7 +101,7 @@ export abstract class SessionCore implements Session {
     if (this.#closed || this.busy() || this.#inboxHead < this.#inbox.length) return;
     if (Date.now() - this.#lastFrame < idle) return;
     const err = new IdleTimeoutError(idle);
-    debug('closing a connection: %s', err.message);
+    debug('closing the connection from %s: %s', formatPeer(this.conn.peerAddress, this.host.address), err.message);
     this.conn.destroy(err);
     this.close();
   }
@@ -143,20 +144,39 @@ export abstract class SessionCore implements Session {
         const [typeid, ...rest] = args;
         if (typeof typeid !== 'string') throw new InvalidArgumentError('create needs a typeid string');
         const made = host.create(typeid, rest, kwds, call);
-        return made instanceof Promise ? made.then((obj) => this.created(obj)) : this.created(made);
+        if (made instanceof Promise) {
+          return made.then((obj) => {
+            if (debug.enabled) this.#logRef('create', obj.id);
+            return this.created(obj);
+          });
+        }
+        if (debug.enabled) this.#logRef('create', made.id);
+        return this.created(made);
       }
       case 'incref': {
         const id = objectId(args[0]);
         host.objects.get(id);
         this.hold(id);
+        if (debug.enabled) this.#logRef('incref', id);
         return null;
       }
-      case 'decref':
-        this.release(objectId(args[0]));
+      case 'decref': {
+        const id = objectId(args[0]);
+        const typeid = debug.enabled ? host.objects.find(id)?.typeid : undefined; // before it may go
+        this.release(id);
+        if (debug.enabled) this.#logRef('decref', id, typeid);
         return null;
+      }
       default:
         return host.operation(name, args, shutdownKey);
     }
+  }
+
+  /** Logs a reference operation (call it only when debugging is on: it formats). */
+  #logRef(op: 'create' | 'incref' | 'decref', id: string, typeid?: string): void {
+    const obj = this.host.objects.find(id);
+    const state = op === 'create' ? '' : obj === undefined ? ' (released)' : ` (refcount ${obj.refcount})`;
+    debug('%s %s %s%s from %s', op, typeid ?? obj?.typeid ?? 'object', id, state, formatPeer(this.conn.peerAddress, this.host.address));
   }
 
   /** A result of `method` on `target` that its registration maps to a typeid, hosted; else undefined. */

@@ -3,14 +3,18 @@
  * `net.Socket`. Every TCP socket we open or accept has Nagle's algorithm off: CPython leaves it on and
  * pays ~40 ms per new connection on Linux loopback (cpython-wire.md §6, Performance).
  */
-import { unlinkSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
+import { dirname } from 'node:path';
+import { debuglog } from 'node:util';
 import { AddressError, ConnectionClosedError } from '../errors.js';
 import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
 import { COALESCE_LIMIT, FrameDecoder, encodeFrame, frameHeader, writeFrameHeader } from './framing.js';
 import type { Address, TcpAddress } from './address.js';
-import { addressFamily, formatAddress } from './address.js';
+import { addressFamily, connectError, formatAddress, listenError } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
+
+const debug = debuglog('mpmanager');
 
 /** Time a socket we stopped reading from gets to close on its own after we ended it. */
 const LINGER_MS = 5_000;
@@ -328,7 +332,7 @@ export function connectStream(address: Address, options: TransportOptions = {}):
         : net.connect({ path: socketPath(address as string), onread });
     const onError = (err: Error) => {
       socket.destroy();
-      reject(err);
+      reject(connectError(address, err));
     };
     socket.once('error', onError);
     socket.once('connect', () => {
@@ -340,6 +344,66 @@ export function connectStream(address: Address, options: TransportOptions = {}):
 }
 
 export type StreamListenOptions = TransportOptions & LimitOptions<'backlog'>;
+
+/** How long the probe of an existing socket file may take before it counts as live (never delete when unsure). */
+const PROBE_MS = 2_000;
+
+/**
+ * Removes the Unix socket file at `path` if it is stale: a socket nobody accepts on (its server died
+ * without unlinking it). Throws an `AddressError` when someone accepts on it (or may: a probe that gets
+ * no answer counts as live), and when the path is not a socket, which is never removed.
+ */
+async function removeStaleSocket(path: string, address: Address): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // gone meanwhile
+  }
+  const at = formatAddress(address);
+  if (!isSocket) throw new AddressError(`${at} exists and is not a socket: it was left as it is; remove it yourself, or choose another path`);
+  const verdict = await new Promise<'live' | 'stale' | 'gone' | 'denied'>((resolve) => {
+    const probe = net.connect({ path });
+    const done = (v: 'live' | 'stale' | 'gone' | 'denied') => {
+      clearTimeout(timer);
+      probe.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done('live'), PROBE_MS);
+    probe.once('connect', () => done('live'));
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const code = err.code;
+      done(code === 'ECONNREFUSED' ? 'stale' : code === 'ENOENT' ? 'gone' : code === 'EACCES' || code === 'EPERM' ? 'denied' : 'live');
+    });
+  });
+  switch (verdict) {
+    case 'live':
+      throw new AddressError(`${at} is in use by another process: stop it, or choose another path`);
+    case 'denied':
+      throw new AddressError(`${at} is a socket this user may not connect to, so whether it is in use cannot be told: choose another path`);
+    case 'stale':
+      try {
+        unlinkSync(path);
+      } catch {
+        // removed by someone else meanwhile
+      }
+      debug('removed the stale socket file %s (nothing accepted on it)', at);
+      return;
+    case 'gone':
+      return;
+    default:
+      verdict satisfies never;
+  }
+}
+
+/** `listenError`, but a Unix socket whose directory is missing says so (libuv reports it as EACCES). */
+function listenFailure(address: Address, err: unknown): Error {
+  const path = typeof address === 'string' && !address.startsWith('\0') ? address : null;
+  if (path !== null && (err as NodeJS.ErrnoException).code === 'EACCES' && !existsSync(dirname(path))) {
+    return new AddressError(`cannot create the socket ${formatAddress(address)}: its directory does not exist`, { cause: err });
+  }
+  return listenError(address, err);
+}
 
 export async function listenStream(
   address: Address,
@@ -353,16 +417,29 @@ export async function listenStream(
   const backlog = options.backlog ?? DEFAULT_LIMITS.backlog;
   const path = kind === 'unix' ? socketPath(address as string) : '';
   const abstract = path.startsWith('\0');
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if (kind === 'tcp') server.listen({ host: (address as TcpAddress)[0], port: (address as TcpAddress)[1], backlog }, resolve);
-    else server.listen({ path, backlog }, resolve);
-  }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'EADDRINUSE') {
-      throw new AddressError(`${formatAddress(address)} is already in use: stop the process using it, or choose another address`);
-    }
-    throw err;
-  });
+  const bind = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const listening = () => {
+        server.off('error', reject);
+        resolve();
+      };
+      if (kind === 'tcp') server.listen({ host: (address as TcpAddress)[0], port: (address as TcpAddress)[1], backlog }, listening);
+      else server.listen({ path, backlog }, listening);
+    });
+  try {
+    await bind();
+  } catch (err) {
+    // A socket file left by a server that died is taken over, as a restarted server expects; one that
+    // someone accepts on, or a path that is not a socket, is an AddressError.
+    if (kind !== 'unix' || abstract || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw listenFailure(address, err);
+    await removeStaleSocket(path, address);
+    await bind().catch((again: unknown) => {
+      throw listenFailure(address, again);
+    });
+  }
+  // Errors after listening (Node reports a failed accept, EMFILE, as one) must not crash the process.
+  server.on('error', (err) => debug('listening on %s: %s', formatAddress(address), err.message));
   let bound: Address;
   if (kind === 'tcp') {
     const info = server.address() as net.AddressInfo;

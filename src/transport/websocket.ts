@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AddressError, ConnectionClosedError, FrameTooLargeError } from '../errors.js';
 import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
-import type { Address } from './address.js';
+import { connectError, handshakeRefused, listenError, type Address } from './address.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
 
 const POLICY_VIOLATION = 1008;
@@ -141,9 +141,29 @@ function parseWsUrl(address: string): URL {
 export function connectWebSocket(address: string, options: TransportOptions = {}): Promise<WebSocketTransport> {
   parseWsUrl(address);
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(address, { perMessageDeflate: false, maxPayload: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize });
-    const onError = (err: Error) => reject(err);
-    ws.once('error', onError);
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(address, { perMessageDeflate: false, maxPayload: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize });
+    } catch (err) {
+      reject(connectError(address, err));
+      return;
+    }
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      reject(err);
+    };
+    // Stays on: aborting a refused upgrade makes ws report the aborted request too.
+    const onError = (err: Error) => fail(connectError(address, err));
+    ws.on('error', onError);
+    // An HTTP reply instead of the upgrade (a wrong path, a proxy asking for credentials): ws would
+    // report it as a plain `Error('Unexpected server response: 404')`.
+    ws.once('unexpected-response', (req, res) => {
+      fail(handshakeRefused(address, res.statusCode ?? 0));
+      res.resume();
+      req.destroy();
+    });
     ws.once('open', () => {
       ws.off('error', onError);
       const sock = (ws as unknown as { _socket?: { setNoDelay?(b: boolean): void } })._socket;
@@ -179,12 +199,9 @@ export async function listenWebSocket(
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen({ host, port: Number(url.port || 80), backlog: options.backlog ?? DEFAULT_LIMITS.backlog }, resolve);
-  }).catch((err: NodeJS.ErrnoException) => {
+  }).catch((err: unknown) => {
     // As the stream transport does: a named error that says what to do.
-    if (err.code === 'EADDRINUSE') {
-      throw new AddressError(`${address} is already in use: stop the process using it, or choose another address`);
-    }
-    throw err;
+    throw listenError(address, err);
   });
   const port = (http.address() as import('node:net').AddressInfo).port;
   const bound = `${url.protocol}//${url.hostname}:${port}${path}`;

@@ -195,8 +195,8 @@ describe.each(KINDS)('over %s', (kind) => {
       expect(listener.closed).toBe(true);
       client.send('still here');
       expect(await server.recv()).toBe('still here');
-      // Nothing listens any more: Node's connect error (a Unix socket's path is gone with it).
-      await expect(Client(listener.address, { authkey: 'secret' })).rejects.toMatchObject({ code: kind === 'unix' ? 'ENOENT' : 'ECONNREFUSED' });
+      // Nothing listens any more: a ConnectError carrying the system's code (a Unix socket's path is gone with it).
+      await expect(Client(listener.address, { authkey: 'secret' })).rejects.toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: kind === 'unix' ? 'ENOENT' : 'ECONNREFUSED' });
     });
 
     if (kind === 'unix') {

@@ -1,13 +1,19 @@
 /**
  * Listener and Connection against raw bytes written with node:net: EOF between and inside frames over a
- * real socket, peers that break the handshake, and the frame caps.
+ * real socket, peers that break the handshake, and the frame caps. Then every address form `listen` and
+ * `Client` take, and every one they refuse.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CHALLENGE, FAILURE, answerFor } from '../../src/connection/auth.js';
-import { Listener, arbitraryAddress } from '../../src/connection/index.js';
+import { Client, Listener, arbitraryAddress } from '../../src/connection/index.js';
 import {
+  AddressError,
   AuthenticationError,
   ConnectionClosedError,
   FrameTooLargeError,
@@ -172,5 +178,56 @@ describe('hostile and broken peers over TCP', () => {
     expect(peer.received()).toHaveLength(4 + 59 + 4 + 9);
     expect(errors[0]).toBeInstanceOf(AuthenticationError);
     expect(errors[0]!.message).toMatch(/authkeys differ/);
+  });
+});
+
+describe('Listener.listen and Client: the address forms', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mpm-forms-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const relativeSock = () => {
+    const rel = relative(process.cwd(), join(dir, `r${randomBytes(3).toString('hex')}.sock`));
+    return rel.includes('/') ? rel : `./${rel}`;
+  };
+
+  it.each<[string, () => Address, (bound: Address) => void]>([
+    ['IPv4 loopback', () => ['127.0.0.1', 0], (bound) => expect(bound).toEqual(['127.0.0.1', expect.any(Number)])],
+    ['a host name', () => ['localhost', 0], (bound) => expect(bound).toEqual(['localhost', expect.any(Number)])],
+    ['IPv6 loopback', () => ['::1', 0], (bound) => expect(bound).toEqual(['::1', expect.any(Number)])],
+    ['an absolute socket path', () => join(dir, `a${randomBytes(3).toString('hex')}.sock`), (bound) => expect(bound).toMatch(/\.sock$/)],
+    ['a relative socket path with a /', relativeSock, (bound) => expect(bound).toMatch(/\.sock$/)],
+    ['an abstract name', () => `\0mpm-forms-${process.pid}-${randomBytes(3).toString('hex')}`, (bound) => expect(bound).toMatch(/^\0mpm-forms-/)],
+    ['a WebSocket URL', () => 'ws://127.0.0.1:0/mpm', (bound) => expect(bound).toMatch(/^ws:\/\/127\.0\.0\.1:[1-9]\d*\/mpm$/)],
+  ])('%s: listens, and a Client connects and authenticates', async (_, address, checkBound) => {
+    const listener = await listen(address(), { authkey: 'forms' });
+    checkBound(listener.address);
+    const [client, server] = await Promise.all([Client(listener.address, { authkey: 'forms' }), listener.accept()]);
+    client.send({ hello: 'forms' });
+    expect(await server.recv()).toEqual({ hello: 'forms' });
+    client.close();
+    server.close();
+  });
+
+  it.each<[unknown, RegExp]>([
+    ['localhost', /^bad address 'localhost': use \['host', port\]/],
+    ['foo:bar', /^bad address 'foo:bar': use \['host', port\]/],
+    ['127.0.0.1:-1', /^bad address '127\.0\.0\.1:-1'/],
+    ['5000', /^bad address '5000'/],
+    [':5000', /^bad address ':5000'/],
+    ['mpm.sock', /a path with a \/ for a Unix socket/],
+    ['127.0.0.1:5000', /in code write \['127\.0\.0\.1', 5000\]/],
+    ['@name', /in code write '\\0name'/],
+    ['http://127.0.0.1:80/', /only ws:\/\/ and wss:\/\/ URLs are addresses/],
+    [['', 0], /no host: write 0\.0\.0\.0 to listen on every interface/],
+    [['127.0.0.1', -1], /0 <= port <= 65535/],
+    [['127.0.0.1', 65536], /0 <= port <= 65535/],
+    [5000, /^bad address 5000/],
+  ])('refuses %j with AddressError, and makes no file of that name', async (address, message) => {
+    const name = typeof address === 'string' ? address : null;
+    const existed = name !== null && existsSync(name);
+    const err = await Listener.listen(address as Address, { authkey: 'k' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AddressError);
+    expect((err as Error).message).toMatch(message);
+    if (name !== null && !existed) expect(existsSync(name)).toBe(false);
+    await expect(Client(address as Address, { authkey: 'k' })).rejects.toThrow(AddressError);
   });
 });

@@ -88,7 +88,7 @@ describe('examples/socket', () => {
     expect(log).toMatch(/handshake failed with 127\.0\.0\.1:\d+: the authkeys differ/);
     expect(log.match(/^handshake failed with 127\.0\.0\.1:\d+: /gm)).toHaveLength(2);
     // The server is gone: nothing listens any more.
-    await expect(Client([host, port], { authkey: 'password' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(Client([host, port], { authkey: 'password' })).rejects.toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: 'ECONNREFUSED' });
   });
 
   it('over a Unix socket path: the reference scenario, and the path is removed when the server stops', { timeout: TIMEOUT }, async () => {

@@ -156,7 +156,7 @@ describe.each(TRANSPORTS)('manager lifecycle over $name', (transport) => {
     const joined = m.join();
     await m.shutdown();
     await joined;
-    await expect(new BaseManager(m.address, { authkey: AUTHKEY }).connect()).rejects.toMatchObject({ code: transport.refusedCode }); // nothing listens
+    await expect(new BaseManager(m.address, { authkey: AUTHKEY }).connect()).rejects.toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: transport.refusedCode }); // nothing listens
   });
 
   it('await using shuts a manager down at the end of the scope', async () => {
@@ -169,7 +169,7 @@ describe.each(TRANSPORTS)('manager lifecycle over $name', (transport) => {
       expect(await proxy.callMethod('inc')).toBe(1);
     }
     await expect(proxy.callMethod('inc')).rejects.toThrow(ConnectionClosedError);
-    await expect(new BaseManager(address, { authkey: AUTHKEY }).connect()).rejects.toMatchObject({ code: transport.refusedCode }); // nothing listens
+    await expect(new BaseManager(address, { authkey: AUTHKEY }).connect()).rejects.toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: transport.refusedCode }); // nothing listens
   });
 
   it('rebuild() takes a reference of its own: the object outlives the proxy it came from', async () => {

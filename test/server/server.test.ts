@@ -491,7 +491,7 @@ describe.each(TRANSPORTS)('manager server over $name', (transport) => {
       const stopped = m.join();
       await client.shutdown({ remote: true });
       await stopped;
-      await expect(connectClient(m.address)).rejects.toMatchObject({ code: transport.refusedCode }); // nothing listens
+      await expect(connectClient(m.address)).rejects.toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: transport.refusedCode }); // nothing listens
       await expect(m.numberOfObjects()).rejects.toThrow(ConnectionClosedError);
     });
 

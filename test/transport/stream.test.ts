@@ -1,18 +1,20 @@
 /**
  * TCP and Unix-socket transports at the frame level: no-delay on every TCP socket opened or accepted,
- * whole frames out of a byte stream, EOF between and inside frames, abstract names, path unlinking.
+ * whole frames out of a byte stream, EOF between and inside frames, abstract names, path unlinking, a
+ * stale socket file taken over (a live one, a regular file or a directory never), connect failures.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AddressError, ConnectionClosedError, FrameTooLargeError, TruncatedFrameError } from '../../src/errors.js';
-import type { TcpAddress } from '../../src/transport/address.js';
+import { ConnectError, type TcpAddress } from '../../src/transport/address.js';
 import { connectTransport, listenTransport } from '../../src/transport/index.js';
 import { connectStream, listenStream, type StreamTransport } from '../../src/transport/stream.js';
 import type { FrameSink, Transport, TransportServer } from '../../src/transport/types.js';
+import { killAll, start } from '../fixtures/processes.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -198,7 +200,77 @@ describe('Unix sockets', () => {
   it('refuse a path that is in use with AddressError', async () => {
     const path = join(tmpdir(), `mpm-stream-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
     await serve(path);
-    await expect(listenStream(path, {}, () => {})).rejects.toThrow(AddressError);
+    const err = await listenStream(path, {}, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AddressError);
+    expect((err as Error).message).toBe(`${path} is in use by another process: stop it, or choose another path`);
+    expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe('an existing file at a Unix socket path', () => {
+  afterEach(() => killAll());
+  const fresh = () => join(tmpdir(), `mpm-stale-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+
+  /** A socket file left by a server that was killed (SIGKILL: nothing unlinked it). */
+  async function staleSocket(): Promise<string> {
+    const path = fresh();
+    const child = start(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    await child.line(/^up$/);
+    child.child.kill('SIGKILL');
+    await child.exit();
+    cleanup.push(() => rmSync(path, { force: true }));
+    expect(lstatSync(path).isSocket()).toBe(true);
+    return path;
+  }
+
+  it('is replaced when it is a stale socket (nobody accepts on it), and the new server works', async () => {
+    const path = await staleSocket();
+    await expect(connectStream(path)).rejects.toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: 'ECONNREFUSED' });
+    const { server, next } = await serve(path);
+    expect(server.address).toBe(path);
+    const client = await connectStream(path);
+    cleanup.push(() => client.destroy());
+    const accepted = await next();
+    const sink = recorder();
+    accepted.start(sink);
+    client.start(recorder());
+    client.send(Buffer.from('fresh'));
+    client.close();
+    expect(await sink.closed$).toBeUndefined();
+    expect(sink.frames).toEqual([Buffer.from('fresh').toString('hex')]);
+  });
+
+  it('is left alone when someone accepts on it (another process): AddressError, in use', async () => {
+    const path = fresh();
+    const child = start(process.execPath, ['-e', `require('node:net').createServer((s) => s.destroy()).listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    cleanup.push(() => rmSync(path, { force: true })); // killed with SIGKILL after the test: nothing unlinks it
+    await child.line(/^up$/);
+    const err = await listenStream(path, {}, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AddressError);
+    expect((err as Error).message).toBe(`${path} is in use by another process: stop it, or choose another path`);
+    expect(lstatSync(path).isSocket()).toBe(true);
+    expect(child.child.exitCode).toBeNull();
+  });
+
+  it.each([
+    ['a regular file', (path: string) => writeFileSync(path, 'precious data')],
+    ['a directory', (path: string) => mkdirSync(path)],
+  ])('is refused, and never deleted, when it is %s', async (_, make) => {
+    const path = fresh();
+    make(path);
+    cleanup.push(() => rmSync(path, { recursive: true, force: true }));
+    const err = await listenStream(path, {}, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AddressError);
+    expect((err as Error).message).toBe(`${path} exists and is not a socket: it was left as it is; remove it yourself, or choose another path`);
+    expect(existsSync(path)).toBe(true);
+    if (lstatSync(path).isFile()) expect(readFileSync(path, 'utf8')).toBe('precious data');
+  });
+
+  it('a path whose directory does not exist is an AddressError that says so', async () => {
+    const path = join(tmpdir(), `mpm-no-dir-${process.pid}-${randomBytes(4).toString('hex')}`, 'mgr.sock');
+    const err = await listenStream(path, {}, () => {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AddressError);
+    expect((err as Error).message).toMatch(new RegExp(`^cannot create the socket ${path.replace(/[.]/g, '\\.')}: its directory does not exist`));
   });
 });
 
@@ -222,11 +294,26 @@ describe('connectTransport / listenTransport', () => {
     await expect(async () => connectStream('ws://127.0.0.1:1/x')).rejects.toThrow(AddressError);
   });
 
-  it('a refused connection rejects', async () => {
+  it('a refused connection rejects with ConnectError, saying nobody listens there', async () => {
     const server = net.createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
     await new Promise((r) => server.close(r));
-    await expect(connectStream(['127.0.0.1', port])).rejects.toThrow(/ECONNREFUSED/);
+    const err = await connectStream(['127.0.0.1', port]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err).toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: 'ECONNREFUSED', cause: expect.objectContaining({ code: 'ECONNREFUSED' }) });
+    expect((err as Error).message).toBe(`no manager listening at 127.0.0.1:${port}: is the server running? (ECONNREFUSED)`);
+  });
+
+  it('a missing socket file rejects with ConnectError (ENOENT), and so does an abstract name nobody holds', async () => {
+    const path = join(tmpdir(), `mpm-missing-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
+    const err = await connectStream(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err).toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: 'ENOENT' });
+    expect((err as Error).message).toBe(`no socket file at ${path}: is the server running, and is the path right? (ENOENT)`);
+    const name = `mpm-missing-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const abstract = await connectStream(`\0${name}`).catch((e: unknown) => e);
+    expect(abstract).toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: 'ECONNREFUSED' });
+    expect((abstract as Error).message).toBe(`no manager listening at @${name}: is the server running? (ECONNREFUSED)`);
   });
 });

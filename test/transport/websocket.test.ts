@@ -117,8 +117,8 @@ describe('WebSocket transport', () => {
   it('answers another path with 404 and plain HTTP with 426', async () => {
     const server = await serve(() => {});
     const url = new URL(server.address as string);
-    // ws's own error for a refused upgrade: a plain Error naming the HTTP status.
-    await expect(connectWebSocket(`ws://127.0.0.1:${url.port}/elsewhere`)).rejects.toThrow(/^Unexpected server response: 404$/);
+    // A refused upgrade: a ConnectError naming the HTTP status.
+    await expect(connectWebSocket(`ws://127.0.0.1:${url.port}/elsewhere`)).rejects.toMatchObject({ code: 'MPM_ERR_CONNECT', httpStatus: 404 });
     const status = await new Promise<number | undefined>((resolve, reject) => {
       request({ host: '127.0.0.1', port: Number(url.port), path: '/mpm' }, (res) => {
         res.resume();
@@ -143,7 +143,7 @@ describe('WebSocket transport', () => {
     client.send(Buffer.from('still open'));
     await new Promise((r) => setTimeout(r, 20));
     expect(sink.frames).toEqual(['still open']);
-    await expect(connectWebSocket(server.address as string)).rejects.toMatchObject({ code: 'ECONNREFUSED' }); // nothing listens
+    await expect(connectWebSocket(server.address as string)).rejects.toMatchObject({ code: 'MPM_ERR_CONNECT', syscallCode: 'ECONNREFUSED' }); // nothing listens
   });
 
   it('sends a frame given in parts as one message, and carries a manager whose values hold large binaries', async () => {
