@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SyncManager } from '../src/manager/sync-manager.js';
 import type { AutoProxy } from '../proxies/auto-proxy.js';
 import { parseAddress } from '../src/transport/address.js';
-import { killAll, run } from './fixtures/processes.js';
+import { killAll, run, start } from './fixtures/processes.js';
 import { pythonVersions, runPython } from './support/python.js';
 
 const TIMEOUT = 45_000;
@@ -70,6 +70,21 @@ print(sorted(d.items()))
     expect(out.stdout.trim()).toBe('2');
     server.child.kill('SIGTERM');
     expect(await server.exit()).toBe(0);
+  });
+
+  it('npm start is one server process: SIGTERM to npm stops it cleanly and frees its port', { timeout: TIMEOUT }, async () => {
+    // npm forwards SIGTERM to its child; the start script execs node, so that child is the server itself
+    // (with `tsx src/cli.ts serve` the chain npm -> sh -> tsx -> node left the server running).
+    const npm = start('npm', ['start', '--silent', '--', '--address', '127.0.0.1:0', '--authkey', 'k'], { detached: true });
+    const [host, port] = parseAddress((await npm.line(/^listening on /)).slice('listening on '.length)) as [string, number];
+    npm.child.kill('SIGTERM');
+    expect(await npm.exit()).toBe(0);
+    expect(npm.stdout).toContain('server stopped');
+    // Nothing holds the port: a new server binds it at once.
+    const again = run('src/cli.ts', ['serve', '--address', `${host}:${port}`, '--authkey', 'k']);
+    expect(await again.line(/^listening on /)).toBe(`listening on ${host}:${port}`);
+    again.child.kill('SIGTERM');
+    expect(await again.exit()).toBe(0);
   });
 
   it('--help, serve --help, info --help and --version print what they should', { timeout: TIMEOUT }, async () => {
