@@ -20,6 +20,9 @@
  * msgpackr's own Error extension (0x65) resolves wire-supplied names through a plain object, so a hostile
  * peer can make a "thrown error" that is not an Error (see reference/dependencies.md). Errors are always
  * written with ext 2 here, and a 0x65 that arrives is decoded as inert data.
+ *
+ * Values that cannot travel (functions, symbols, a Promise, a class instance that would arrive as `{}`:
+ * the table is in sendable.ts) are refused here, at the sender, with a `CodecError` saying where they sit.
  */
 import { Packr, addExtension } from 'msgpackr';
 import { CodecError, MpmError, RemoteError, remoteError } from '../errors.js';
@@ -29,6 +32,7 @@ import { checkMsgpackBudget, type DecodeBudget } from './msgpack-budget.js';
 import { ObjectRef, RefHolder } from './ref.js';
 import { Token } from './token.js';
 import { Tuple } from './values.js';
+import { Verdict, located, msgpackRefusalOf, msgpackVerdict, refuse, type Walk } from './sendable.js';
 import type { Codec, DecodeContext, EncodeContext } from './types.js';
 
 const EXT_REF = 1;
@@ -53,6 +57,38 @@ type Allocate = (size: number) => { target: Buffer; targetView: DataView; positi
 
 let activeContext: DecodeContext | undefined;
 let activeEncodeContext: EncodeContext | undefined;
+
+/**
+ * Catches what msgpackr would write wrongly: a function (as `undefined`), a class instance with nothing to
+ * carry (as `{}`), a Map subclass (as `{}`). msgpackr tests extension classes with `instanceof` only for
+ * objects it has no fast path for (not plain objects, arrays, Maps or primitives), and this extension is
+ * added first, so it is tried after every other of ours and before msgpackr's built-in ones (Date, Set,
+ * RegExp, binary types), which its verdict lets through: its test runs for those leftovers alone, and
+ * sendable.ts keeps its verdict per prototype. It has no `type`, so it writes no tag: a Map
+ * subclass is written as the Map it is.
+ */
+class Unsendable {
+  static [Symbol.hasInstance](v: unknown): boolean {
+    return (typeof v === 'object' && v !== null) || typeof v === 'function' ? msgpackVerdict(v) !== Verdict.Write : false;
+  }
+}
+
+addExtension({
+  Class: Unsendable,
+  write(v: object) {
+    if (msgpackVerdict(v) === Verdict.AsMap) return new Map(v as Map<unknown, unknown>);
+    throw refuse(v, msgpackRefusalOf(v));
+  },
+} as never);
+
+const WALK: Walk = { flattensInstances: true };
+/** What msgpackr throws for a symbol (it has no other refusal). */
+const SYMBOL_ERROR = 'Unknown type: symbol';
+
+/** The error to throw for a failed encode of `value`: refusals say where the refused value sits. */
+function encodeError(err: unknown, value: unknown): unknown {
+  return located(err, value, WALK, err instanceof Error && err.message === SYMBOL_ERROR);
+}
 
 addExtension({
   Class: RefHolder,
@@ -206,13 +242,22 @@ export class MsgpackCodec implements Codec {
   // 'auto' (numbers where they fit, bigint past 2^53) works but is missing from msgpackr's typings.
   readonly #packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'auto' as 'number', mapsAsObjects: true });
 
+  /** Encodes one value. Throws `CodecError` for a value that cannot travel (sendable.ts), saying where it sits. */
   encode(value: unknown, context?: EncodeContext): Uint8Array {
     // An encode inside another (a toJSON hook, say) must not add to the outer one's blobs.
-    if (!context && activeEncodeContext === undefined) return this.#packr.pack(value);
+    if (!context && activeEncodeContext === undefined) {
+      try {
+        return this.#packr.pack(value);
+      } catch (err) {
+        throw encodeError(err, value);
+      }
+    }
     const previous = activeEncodeContext;
     activeEncodeContext = context;
     try {
       return this.#packr.pack(value);
+    } catch (err) {
+      throw encodeError(err, value);
     } finally {
       activeEncodeContext = previous;
     }

@@ -5,19 +5,31 @@
  *
  * Modern (CPython >= 3.12, gh-61460 / PR #20380), as we send it:
  *
- *   #  dir   payload                                          length
- *   1  S->C  '#CHALLENGE#' + M1, M1 = '{sha256}' + 40 random   59
- *   2  C->S  '{sha256}' + HMAC-SHA256(key, M1)                 40   (the MAC covers the prefix)
- *   3  S->C  '#WELCOME#' | '#FAILURE#'                         9
- *   4  C->S  '#CHALLENGE#' + M2                                59
- *   5  S->C  '{sha256}' + HMAC-SHA256(key, M2)                 40
- *   6  C->S  '#WELCOME#' | '#FAILURE#'                         9
+ *   #  dir   payload                                                     length
+ *   1  S->C  '#CHALLENGE#' + M1, M1 = '{sha256}' + MARK + 32 random      59
+ *   2  C->S  '{sha256}' + HMAC-SHA256(key, M1)                            40   (the MAC covers the prefix)
+ *   3  S->C  '#WELCOME#' | '#FAILURE#'                                    9
+ *   4  C->S  '#CHALLENGE#' + M2, M2 = '{sha256}' + MARK + 32 random      59
+ *   5  S->C  '{sha256}' + HMAC-SHA256(key, M2)                            40
+ *   6  C->S  '#WELCOME#' | '#FAILURE#'                                    9
+ *
+ *   MARK = 89 4d 50 4d 0d 0a 1a 0a  ('\x89MPM\r\n\x1a\n', 8 bytes): "this peer is mpmanager"
+ *
+ * The mark tells an mpmanager peer, before its first frame, that the other side is mpmanager too (so a
+ * manager client can speak the native dialect) or a stock CPython peer (which speaks pickle only). A
+ * CPython peer takes the marked challenge as any other: 3.12+ reads the '{digest}' prefix and MACs the
+ * whole message, whatever the bytes after it; 3.11 MACs the whole payload with MD5 and checks only the
+ * '#CHALLENGE#' prefix; all read it with `recv_bytes(256)` (verified against 3.11.7, 3.12.1 and 3.13.0 in
+ * test/interop). CPython's own 40 random bytes begin with MARK with probability 2^-64. The mark is
+ * covered by the answer's MAC, so once the handshake succeeds it is authenticated: a peer without the key
+ * cannot add or strip it. The 32 random bytes left are still more than a legacy challenge's 20.
  *
  * Legacy (CPython <= 3.11): challenges are '#CHALLENGE#' + 20 random bytes and answers are a raw
  * 16-byte HMAC-MD5. A 3.11 peer answers our modern challenge with a raw HMAC-MD5 over the whole
  * 48-byte M1, so as challenger we accept a 16-byte answer as MD5, and any '{name}' answer whose name is
  * allowed, whatever we offered (as CPython's `_verify_challenge` does). As responder we answer a 20-byte
- * challenge with raw MD5 and a prefixed one with the digest it names.
+ * challenge with raw MD5 and a prefixed one with the digest it names; either kind without MARK comes from
+ * a CPython peer.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthenticationError } from '../errors.js';
@@ -25,8 +37,14 @@ import { AuthenticationError } from '../errors.js';
 export const CHALLENGE = Buffer.from('#CHALLENGE#');
 export const WELCOME = Buffer.from('#WELCOME#');
 export const FAILURE = Buffer.from('#FAILURE#');
-/** Random bytes in a challenge we send (CPython >= 3.12: `MESSAGE_LENGTH = 40`). */
+/** Bytes after the digest prefix in a challenge we send: MARK then random (CPython >= 3.12: `MESSAGE_LENGTH = 40`). */
 export const MESSAGE_LENGTH = 40;
+/** Starts the bytes after the digest prefix of every challenge an mpmanager peer sends (table above). */
+export const MPM_MARK: Buffer = Buffer.from([0x89, 0x4d, 0x50, 0x4d, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** What the other side of a handshake is: an mpmanager peer (its challenge carries MARK), or not (a stock CPython peer). */
+export const Peer = { Mpmanager: 'mpmanager', CPython: 'cpython' } as const;
+export type Peer = (typeof Peer)[keyof typeof Peer];
 /** Payload length of a legacy challenge, and the least a challenge may carry. */
 export const LEGACY_MESSAGE_LENGTH = 20;
 /** A raw HMAC-MD5 answer. */
@@ -94,6 +112,16 @@ export function answerFor(key: Buffer, challengePayload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`{${digest}}`, 'latin1'), hmac(digest, key, challengePayload)]);
 }
 
+/**
+ * Which peer sent a challenge payload (the bytes after '#CHALLENGE#'): mpmanager when MARK follows its
+ * digest prefix, else CPython (a legacy 20-byte challenge never carries it).
+ */
+export function peerOf(challengePayload: Buffer): Peer {
+  if (challengePayload.length === LEGACY_MESSAGE_LENGTH) return Peer.CPython;
+  const { payload } = digestOf(challengePayload);
+  return payload.length > MPM_MARK.length && payload.subarray(0, MPM_MARK.length).equals(MPM_MARK) ? Peer.Mpmanager : Peer.CPython;
+}
+
 /** Checks an answer to the challenge `sent` (the payload after '#CHALLENGE#'), in constant time. */
 export function verifyAnswer(key: Buffer, sent: Buffer, answer: Buffer): void {
   const { digest, payload } = digestOf(answer);
@@ -107,7 +135,7 @@ export function verifyAnswer(key: Buffer, sent: Buffer, answer: Buffer): void {
 /** Challenger side: sends a challenge, checks the answer, sends WELCOME or FAILURE. */
 export async function deliverChallenge(channel: HandshakeChannel, key: Buffer, digest = DEFAULT_DIGEST): Promise<void> {
   if (!(digest in ALLOWED_DIGESTS)) throw new TypeError(`digest '${digest}' is not one of ${Object.keys(ALLOWED_DIGESTS).join(', ')}`);
-  const sent = Buffer.concat([Buffer.from(`{${digest}}`, 'latin1'), randomBytes(MESSAGE_LENGTH)]);
+  const sent = Buffer.concat([Buffer.from(`{${digest}}`, 'latin1'), MPM_MARK, randomBytes(MESSAGE_LENGTH - MPM_MARK.length)]);
   channel.sendBytes(Buffer.concat([CHALLENGE, sent]));
   const answer = await channel.recvBytes();
   try {
@@ -120,8 +148,8 @@ export async function deliverChallenge(channel: HandshakeChannel, key: Buffer, d
   channel.sendBytes(WELCOME);
 }
 
-/** Responder side: answers the peer's challenge and expects WELCOME. */
-export async function answerChallenge(channel: HandshakeChannel, key: Buffer): Promise<void> {
+/** Responder side: answers the peer's challenge and expects WELCOME. Resolves with what the challenger is. */
+export async function answerChallenge(channel: HandshakeChannel, key: Buffer): Promise<Peer> {
   const message = await channel.recvBytes();
   if (message.length < CHALLENGE.length || !message.subarray(0, CHALLENGE.length).equals(CHALLENGE)) {
     throw new AuthenticationError(
@@ -133,16 +161,21 @@ export async function answerChallenge(channel: HandshakeChannel, key: Buffer): P
   channel.sendBytes(answerFor(key, payload));
   const reply = await channel.recvBytes();
   if (!reply.equals(WELCOME)) throw new AuthenticationError(`${DIFFERENT_KEYS} (the peer rejected our digest)`);
+  return peerOf(payload);
 }
 
-/** The accepting side's handshake: challenge first, then answer (`Listener.accept`). */
-export async function serverHandshake(channel: HandshakeChannel, key: Buffer): Promise<void> {
+/** The accepting side's handshake: challenge first, then answer (`Listener.accept`). Resolves with what the client is. */
+export async function serverHandshake(channel: HandshakeChannel, key: Buffer): Promise<Peer> {
   await deliverChallenge(channel, key);
-  await answerChallenge(channel, key);
+  return answerChallenge(channel, key);
 }
 
-/** The connecting side's handshake: answer first, then challenge (`Client`). */
-export async function clientHandshake(channel: HandshakeChannel, key: Buffer): Promise<void> {
-  await answerChallenge(channel, key);
+/**
+ * The connecting side's handshake: answer first, then challenge (`Client`). Resolves with what the
+ * server is, known from its challenge, so the client picks its dialect before its first frame.
+ */
+export async function clientHandshake(channel: HandshakeChannel, key: Buffer): Promise<Peer> {
+  const peer = await answerChallenge(channel, key);
   await deliverChallenge(channel, key);
+  return peer;
 }

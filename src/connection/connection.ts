@@ -16,7 +16,7 @@ import {
 } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import type { FrameSink, Transport } from '../transport/types.js';
-import { clientHandshake, serverHandshake, toKey } from './auth.js';
+import { clientHandshake, serverHandshake, toKey, type Peer } from './auth.js';
 
 /** Received frames held before the transport is paused (receive backpressure). */
 const QUEUE_HIGH_WATER = 1024;
@@ -61,6 +61,7 @@ export class Connection implements AsyncIterable<unknown> {
   /** While a handshake runs: frames still to come, and the limit to restore after them. */
   #handshakeFrames: { left: number; limit: number } | null = null;
   #paused = false;
+  #peer: Peer | null = null;
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
     this.#transport = transport;
@@ -100,6 +101,13 @@ export class Connection implements AsyncIterable<unknown> {
   }
   get peerAddress(): Address {
     return this.#transport.peerAddress;
+  }
+  /**
+   * What the handshake showed the other side to be: `'mpmanager'` (its challenge carried mpmanager's mark,
+   * auth.ts) or `'cpython'` (a stock multiprocessing peer); null before a handshake, or without one.
+   */
+  get peer(): Peer | null {
+    return this.#peer;
   }
 
   /** Sends an object, encoded with the connection's codec. */
@@ -289,7 +297,7 @@ export class Connection implements AsyncIterable<unknown> {
       timer.unref?.();
     });
     try {
-      await Promise.race([run({ sendBytes: (b) => this.#transport.send(b), recvBytes: () => this.#next() }, key), timeout]);
+      this.#peer = await Promise.race([run({ sendBytes: (b) => this.#transport.send(b), recvBytes: () => this.#next() }, key), timeout]);
     } catch (err) {
       // A failed handshake leaves nothing to say: close after the FAILURE frame went out.
       this.close();

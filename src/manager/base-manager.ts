@@ -28,8 +28,10 @@ export interface ManagerOptions extends LimitOptions<keyof ServerLimits> {
   /** Name this client shows the server. Default `node-<pid>`. */
   name?: string | undefined;
   /**
-   * The dialect this manager's client speaks: `'msgpack'` (default; mpmanager servers) or `'pickle'`
-   * (CPython's own protocol, for stock CPython manager servers; mpmanager servers speak it too).
+   * The dialect this manager's client speaks: `'msgpack'` (the native dialect; mpmanager servers only) or
+   * `'pickle'` (CPython's own protocol; stock CPython manager servers, and mpmanager servers too).
+   * Default: the server's own, known from its handshake: native for an mpmanager server, pickle for a
+   * CPython one. `'msgpack'` against a CPython server fails at once with `InvalidArgumentError`.
    */
   serializer?: 'msgpack' | 'pickle' | undefined;
 }
@@ -163,23 +165,43 @@ export class BaseManager {
     return this;
   }
 
-  /** Connects to a running manager server. */
+  /** Connects to a running manager server (an mpmanager or a stock CPython one). */
   async connect(): Promise<this> {
     if (this.#state !== State.Initial) throw new StateError('the manager is already started or connected');
     if (!this.#authkey) throw new InvalidArgumentError('connect() needs the server\'s authkey: pass { authkey } or set MPM_AUTHKEY');
     await this.#connectClient(undefined);
-    await this.#client?.call(null, 'dummy');
+    // CPython's connect() checks the server with `dummy`; ClassicClient.connect() has already done so.
+    if (this.#client instanceof NativeClient) await this.#client.call(null, 'dummy');
     this.#state = State.Connected;
     return this;
   }
 
+  /**
+   * Opens this manager's client in the dialect `serializer` names, or, when it names none, in the one the
+   * server speaks, as its handshake shows (src/connection/auth.ts): native for an mpmanager server, on the
+   * connection that handshake ran on; classic for a stock CPython server, whose client opens connections of
+   * its own, so that probe costs one extra connection (closed right after its handshake, no frame sent).
+   */
   async #connectClient(shutdownKey: string | undefined): Promise<void> {
     const o = this.#options;
     const common = { authkey: this.authkey, handshakeTimeout: o.handshakeTimeout, maxFrameSize: o.maxFrameSize, name: o.name };
-    const client: ManagerClient =
-      o.serializer === 'pickle'
-        ? await ClassicClient.connect(this.#address, common)
-        : await NativeClient.connect(this.#address, { ...common, shutdownKey });
+    const native = { ...common, shutdownKey };
+    const serializer = o.serializer;
+    let client: ManagerClient;
+    switch (serializer) {
+      case 'pickle':
+        client = await ClassicClient.connect(this.#address, common);
+        break;
+      case 'msgpack':
+        client = await NativeClient.connect(this.#address, native);
+        break;
+      case undefined:
+        client = (await NativeClient.connectIfNative(this.#address, native)) ?? (await ClassicClient.connect(this.#address, common));
+        break;
+      default:
+        serializer satisfies never;
+        throw new InvalidArgumentError(`unknown serializer '${String(serializer)}': use 'msgpack' or 'pickle', or leave it unset`);
+    }
     client.decodeContext = { reviveRef: (ref) => this.proxyFor(ref) };
     this.#client = client;
   }

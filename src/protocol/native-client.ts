@@ -5,8 +5,9 @@
  */
 import { msgpack, type DecodeContext } from '../codec/index.js';
 import { Client, type Connection } from '../connection/index.js';
-import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, ProtocolError } from '../errors.js';
-import type { Address } from '../transport/address.js';
+import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { Peer } from '../connection/auth.js';
+import { formatAddress, type Address } from '../transport/address.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from './native.js';
 import { ObjectRef } from '../codec/ref.js';
 import { armCall, isArmed, type CallOptions, type ManagerClient } from './client.js';
@@ -68,12 +69,38 @@ export class NativeClient implements ManagerClient {
     });
   }
 
+  /**
+   * Connects to an mpmanager server. A stock CPython manager speaks pickle only, and its handshake says so
+   * (auth.ts: its challenge lacks mpmanager's mark): that fails at once with `InvalidArgumentError`, before
+   * any frame is sent, rather than with a broken connection on both sides.
+   */
   static async connect(address: Address, options: NativeClientOptions): Promise<NativeClient> {
+    const client = await NativeClient.connectIfNative(address, options);
+    if (client === null) {
+      // Nothing went wrong on the wire: the caller asked for a dialect this server does not speak.
+      throw new InvalidArgumentError(
+        `the server at ${formatAddress(address)} is a CPython manager: it speaks pickle; pass serializer: 'pickle' (or leave serializer unset)`,
+      );
+    }
+    return client;
+  }
+
+  /**
+   * Connects, and learns from the handshake which dialect the server speaks: an mpmanager server gets the
+   * native hello on this same connection; for any other (a stock CPython manager) the connection is closed
+   * right after the handshake, with no frame sent (CPython's server ends that thread quietly), and the
+   * result is null: the caller speaks the classic dialect instead.
+   */
+  static async connectIfNative(address: Address, options: NativeClientOptions): Promise<NativeClient | null> {
     const conn = await Client(address, {
       authkey: options.authkey,
       handshakeTimeout: options.handshakeTimeout,
       maxFrameSize: options.maxFrameSize,
     });
+    if (conn.peer !== Peer.Mpmanager) {
+      conn.close();
+      return null;
+    }
     const hello: Hello = { name: options.name ?? `node-${process.pid}` };
     if (options.shutdownKey) hello.shutdownKey = options.shutdownKey;
     try {

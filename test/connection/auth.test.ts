@@ -1,7 +1,8 @@
 /**
  * The handshake (cpython-wire.md §2) against the test vectors of §2.4, with scripted channels and raw
  * frames: both dialects, every allowed digest, a 3.11-style raw MD5 answer to a modern challenge, bad
- * prefixes, what a failing peer is sent, the 256-byte frame cap and the timeout.
+ * prefixes, what a failing peer is sent, the 256-byte frame cap and the timeout; and mpmanager's mark in
+ * the challenges it sends, which tells each side whether the other is mpmanager or a stock CPython peer.
  */
 import { createHmac } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
@@ -9,12 +10,14 @@ import {
   ALLOWED_DIGESTS,
   CHALLENGE,
   FAILURE,
+  MPM_MARK,
   WELCOME,
   answerChallenge,
   answerFor,
   clientHandshake,
   deliverChallenge,
   digestOf,
+  peerOf,
   serverHandshake,
   toKey,
   verifyAnswer,
@@ -253,12 +256,13 @@ describe('answerChallenge (the responder)', () => {
 });
 
 describe('deliverChallenge (the challenger)', () => {
-  it("sends '#CHALLENGE#{sha256}' + 40 random bytes (59 bytes) and WELCOME for a right answer", async () => {
+  it("sends '#CHALLENGE#{sha256}' + the mark + 32 random bytes (59 bytes, as CPython's) and WELCOME for a right answer", async () => {
     const { channel, sent } = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
     await deliverChallenge(channel, KEY);
     expect(sent).toHaveLength(2);
     expect(sent[0]).toHaveLength(59);
     expect(sent[0]!.subarray(0, 19).toString()).toBe('#CHALLENGE#{sha256}');
+    expect(sent[0]!.subarray(19, 27).toString('hex')).toBe('894d504d0d0a1a0a');
     expect(sent[1]).toEqual(WELCOME);
   });
 
@@ -313,6 +317,47 @@ describe('deliverChallenge (the challenger)', () => {
   });
 });
 
+describe("mpmanager's mark: which peer sent a challenge", () => {
+  const marked = (digest: string, random = range(100, 132)) => Buffer.concat([Buffer.from(`{${digest}}`), MPM_MARK, random]);
+
+  it('the mark is 8 fixed bytes: 89 4d 50 4d 0d 0a 1a 0a', () => {
+    expect(MPM_MARK.toString('hex')).toBe('894d504d0d0a1a0a');
+  });
+
+  it("peerOf: CPython's challenges (the §2.4 vectors, legacy and modern) are 'cpython'; marked ones 'mpmanager', whatever the digest", () => {
+    expect(peerOf(LEGACY_PAYLOAD)).toBe('cpython');
+    expect(peerOf(MODERN_PAYLOAD)).toBe('cpython');
+    for (const name of Object.keys(ALLOWED_DIGESTS)) expect(peerOf(marked(name)), name).toBe('mpmanager');
+  });
+
+  it('peerOf: seven bytes of the mark, the mark later on, or nothing after it are not the mark', () => {
+    const seven = Buffer.concat([Buffer.from('{sha256}'), MPM_MARK.subarray(0, 7), range(0, 33)]);
+    const later = Buffer.concat([Buffer.from('{sha256}'), range(0, 1), MPM_MARK, range(0, 31)]);
+    const bare = Buffer.concat([Buffer.from('{sha256}'), MPM_MARK]);
+    expect([peerOf(seven), peerOf(later), peerOf(bare)]).toEqual(['cpython', 'cpython', 'cpython']);
+  });
+
+  it("a legacy 20-byte challenge is CPython's even if it begins with the mark", () => {
+    expect(peerOf(Buffer.concat([MPM_MARK, range(0, 12)]))).toBe('cpython');
+  });
+
+  it("answerChallenge resolves with the challenger: 'cpython' for CPython's vectors, 'mpmanager' for ours", async () => {
+    expect(await answerChallenge(scripted([payloadOf(LEGACY_FRAME), WELCOME]).channel, KEY)).toBe('cpython');
+    expect(await answerChallenge(scripted([payloadOf(MODERN_FRAME), WELCOME]).channel, KEY)).toBe('cpython');
+    const ours = scripted([Buffer.concat([CHALLENGE, marked('sha256')]), WELCOME]);
+    expect(await answerChallenge(ours.channel, KEY)).toBe('mpmanager');
+    // The answer is CPython's: a MAC over the whole payload, mark included.
+    expect(ours.sent[0]).toEqual(prefixed('sha256', KEY, marked('sha256')));
+  });
+
+  it('a 3.11 peer answers a marked challenge with raw MD5 over all 48 bytes, and passes', async () => {
+    const { channel, sent } = scripted([(s) => createHmac('md5', KEY).update(lastChallenge(s)).digest()]);
+    await deliverChallenge(channel, KEY);
+    expect(lastChallenge([sent[0]!]).subarray(8, 16)).toEqual(MPM_MARK);
+    expect(sent[1]).toEqual(WELCOME);
+  });
+});
+
 describe('both roles together', () => {
   /** Two scripted channels wired to each other. */
   function linked(): [HandshakeChannel, HandshakeChannel, Buffer[]] {
@@ -345,6 +390,22 @@ describe('both roles together', () => {
     expect(log[5]).toEqual(WELCOME);
   });
 
+  it('each side learns that the other is mpmanager', async () => {
+    const [server, client] = linked();
+    expect(await Promise.all([serverHandshake(server, KEY), clientHandshake(client, KEY)])).toEqual(['mpmanager', 'mpmanager']);
+  });
+
+  it("the client learns a stock CPython server is one from its first frame, before it sends any of its own", async () => {
+    // CPython 3.12+'s server side: '{sha256}' + 40 random bytes, no mark; then it answers ours and welcomes us.
+    const challenge = Buffer.concat([Buffer.from('{sha256}'), range(0, 40)]);
+    const { channel } = scripted([
+      Buffer.concat([CHALLENGE, challenge]),
+      WELCOME,
+      (s) => prefixed('sha256', KEY, lastChallenge(s)),
+    ]);
+    expect(await clientHandshake(channel, KEY)).toBe('cpython');
+  });
+
   it('fails on both sides with a wrong key; the client is sent FAILURE and the handshake stops there', async () => {
     const [server, client, log] = linked();
     const [s, c] = await Promise.allSettled([serverHandshake(server, KEY), clientHandshake(client, WRONG_KEY)]);
@@ -368,6 +429,29 @@ describe('Connection handshake over an in-memory transport', () => {
     await Promise.all([server.acceptHandshake('secret-key'), client.connectHandshake(Buffer.from('secret-key'))]);
     client.send({ hello: 'world' });
     expect(await server.recv()).toEqual({ hello: 'world' });
+  });
+
+  it("exposes what the handshake showed the peer to be: null before, then 'mpmanager' on both sides", async () => {
+    const [server, client] = pair();
+    expect([server.peer, client.peer]).toEqual([null, null]);
+    await Promise.all([server.acceptHandshake('secret-key'), client.connectHandshake('secret-key')]);
+    expect([server.peer, client.peer]).toEqual(['mpmanager', 'mpmanager']);
+  });
+
+  it("says 'cpython' for a peer whose challenge has no mark (a stock CPython server, legacy or modern)", async () => {
+    for (const payload of [LEGACY_PAYLOAD, MODERN_PAYLOAD]) {
+      const [raw, client] = pair();
+      const handshake = client.connectHandshake(KEY);
+      raw.sendBytes(Buffer.concat([CHALLENGE, payload]));
+      const answer = await raw.recvBytes();
+      expect(() => verifyAnswer(KEY, payload, answer)).not.toThrow();
+      raw.sendBytes(WELCOME);
+      const theirs = (await raw.recvBytes()).subarray(CHALLENGE.length);
+      raw.sendBytes(answerFor(KEY, theirs));
+      expect(await raw.recvBytes()).toEqual(WELCOME);
+      await handshake;
+      expect(client.peer).toBe('cpython');
+    }
   });
 
   it('a wrong key fails both sides with AuthenticationError and closes both', async () => {

@@ -3,10 +3,20 @@
  * `start()`, `connect()`, `getServer()` + `serveForever()`, authkeys, states, `shutdown()` and `join()`,
  * `await using`, `rebuild()`, custom proxy types, and a manager class that only names a typeid (the
  * client side of CPython's `register('get_queue')`). Over TCP, a Unix socket and WebSocket where a socket is used.
+ * Also the dialect `connect()` picks from the server's handshake (against a scripted CPython-style server),
+ * and values that cannot travel refused at the sender, in either dialect.
  */
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { BaseManager } from '../../src/manager/base-manager.js';
-import { AddressError, AuthenticationError, ConnectionClosedError, InvalidArgumentError, NotExposedError, StateError, TimeoutError } from '../../src/errors.js';
+import { AddressError, AuthenticationError, CodecError, ConnectionClosedError, InvalidArgumentError, NotExposedError, StateError, TimeoutError } from '../../src/errors.js';
+import { CHALLENGE, WELCOME, answerFor, verifyAnswer } from '../../src/connection/auth.js';
+import { Connection } from '../../src/connection/index.js';
+import { listenTransport } from '../../src/transport/index.js';
+import { formatAddress } from '../../src/transport/address.js';
+import { tuple } from '../../src/codec/values.js';
+import { NativeClient } from '../../src/protocol/native-client.js';
+import { ClassicClient } from '../../src/protocol/classic-client.js';
 import { BaseProxy } from '../../proxies/base-proxy.js';
 import type { AutoProxy } from '../../proxies/auto-proxy.js';
 import { Counter, Echo, Waiter } from '../fixtures/referents.js';
@@ -252,5 +262,87 @@ describe('manager states and options', () => {
     const second = track(await new BaseManager(address, { authkey: AUTHKEY }).register('Counter', Counter).start());
     expect(second.address).toEqual(address);
     expect(await (await second.Counter(1)).inc()).toBe(2);
+  });
+});
+
+/**
+ * A stand-in for a stock CPython manager server, as far as `connect()` goes: CPython's handshake with an
+ * unmarked `{sha256}` challenge, then `('#RETURN', None)` to each pickled request. It records, per
+ * connection, the method of the first request, or 'EOF' when the client closed without sending one.
+ */
+async function cpythonLikeServer(key: string): Promise<{ address: Address; seen: string[] }> {
+  const seen: string[] = [];
+  const keyBytes = Buffer.from(key);
+  const server = await listenTransport(['127.0.0.1', 0], {}, (transport) => {
+    const conn = new Connection(transport, { serializer: 'pickle' });
+    void (async () => {
+      const ours = Buffer.concat([Buffer.from('{sha256}'), randomBytes(40)]);
+      conn.sendBytes(Buffer.concat([CHALLENGE, ours]));
+      verifyAnswer(keyBytes, ours, await conn.recvBytes());
+      conn.sendBytes(WELCOME);
+      conn.sendBytes(answerFor(keyBytes, (await conn.recvBytes()).subarray(CHALLENGE.length)));
+      if (!(await conn.recvBytes()).equals(WELCOME)) throw new Error('not welcome');
+      const request = await conn.recv().catch(() => null);
+      seen.push(Array.isArray(request) ? String(request[1]) : 'EOF');
+      if (request !== null) conn.send(tuple('#RETURN', null));
+      conn.close();
+    })().catch(() => conn.destroy());
+  });
+  cleanup.push(() => server.close());
+  return { address: server.address, seen };
+}
+
+describe('connect() speaks the dialect the server speaks, learnt from its handshake', () => {
+  it('an mpmanager server: the native dialect, on the connection the handshake ran on', async () => {
+    const m = track(await new BaseManager(['127.0.0.1', 0], { authkey: AUTHKEY }).register('Counter', Counter).start());
+    const client = track(await new BaseManager(m.address, { authkey: AUTHKEY }).register('Counter').connect());
+    expect(client.client).toBeInstanceOf(NativeClient);
+    expect(m.client).toBeInstanceOf(NativeClient);
+    expect(await (await (client as unknown as { Counter(n: number): Promise<AutoProxy<Counter>> }).Counter(4)).inc()).toBe(5);
+  });
+
+  it("a CPython server: pickle, by itself; the probe connection is closed after its handshake with nothing sent", async () => {
+    const server = await cpythonLikeServer(AUTHKEY);
+    const m = track(await new BaseManager(server.address, { authkey: AUTHKEY }).connect());
+    expect(m.client).toBeInstanceOf(ClassicClient);
+    await eventually(async () => server.seen.length, 2);
+    expect(server.seen.sort()).toEqual(['EOF', 'dummy']);
+  });
+
+  it("serializer: 'msgpack' against a CPython server fails at once with one line, and sends it nothing", async () => {
+    const server = await cpythonLikeServer(AUTHKEY);
+    const m = new BaseManager(server.address, { authkey: AUTHKEY, serializer: 'msgpack' });
+    const err = await m.connect().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as InvalidArgumentError).message).toBe(
+      `the server at ${formatAddress(server.address)} is a CPython manager: it speaks pickle; pass serializer: 'pickle' (or leave serializer unset)`,
+    );
+    await eventually(async () => server.seen.length, 1);
+    expect(server.seen).toEqual(['EOF']);
+    expect(() => m.client).toThrow(StateError);
+  });
+
+  it("an explicit serializer wins: 'pickle' against an mpmanager server, with a single connection to connect", async () => {
+    const m = track(await new BaseManager(['127.0.0.1', 0], { authkey: AUTHKEY }).register('Counter', Counter).start());
+    const client = track(await new BaseManager(m.address, { authkey: AUTHKEY, serializer: 'pickle' }).connect());
+    expect(client.client).toBeInstanceOf(ClassicClient);
+    expect(await (await client.create('Counter', 1)).callMethod('inc')).toBe(2);
+  });
+
+  it('refuses a serializer it does not know', async () => {
+    const m = new BaseManager(['127.0.0.1', 1], { authkey: AUTHKEY, serializer: 'xmlrpclib' as never });
+    await expect(m.connect()).rejects.toThrow(/unknown serializer 'xmlrpclib'/);
+  });
+});
+
+describe.each(['msgpack', 'pickle'] as const)('a value that cannot travel, over %s', (serializer) => {
+  it('is refused at the sender with the path to it; nothing reaches the server and the connection goes on', async () => {
+    const m = track(await new BaseManager(['127.0.0.1', 0], { authkey: AUTHKEY }).register('Echo', Echo).start());
+    const client = track(await new BaseManager(m.address, { authkey: AUTHKEY, serializer }).connect());
+    const echo = await client.create('Echo');
+    const err = await echo.callMethod('now', [{ handler: () => 1 }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CodecError);
+    expect((err as Error).message).toMatch(/^cannot send the function handler \(at message\[\d\]\[0\]\.handler\): functions cannot travel between processes/);
+    expect(await echo.callMethod('now', [{ n: 1 }])).toEqual({ n: 1 });
   });
 });

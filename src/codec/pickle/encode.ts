@@ -33,6 +33,7 @@ import { Slice, Tuple } from '../values.js';
 import type { PickleLimits } from './limits.js';
 import { Op, WRITE_PROTOCOL } from './opcodes.js';
 import { PythonClass } from './python-class.js';
+import { located, pickleRefusalOf, refuse, refusalOf, type Refusal, type Walk } from '../sendable.js';
 import { isWellFormed, writeUtf8Surrogatepass } from './utf8.js';
 
 /** CPython's `_Pickler._BATCHSIZE`: items per APPENDS / SETITEMS / ADDITEMS. */
@@ -79,13 +80,20 @@ const SCRATCH_SIZE = 64 * 1024;
 const SCRATCH_KEEP = 1024 * 1024;
 let scratch: Buffer | null = Buffer.allocUnsafe(SCRATCH_SIZE);
 
-/** Encodes one value as a protocol 4 pickle. Throws `CodecError` for values Python cannot receive. */
+const WALK: Walk = { flattensInstances: false };
+
+/**
+ * Encodes one value as a protocol 4 pickle. Throws `CodecError` for values Python cannot receive (the
+ * table is in ../sendable.ts), saying where in `value` the refused one sits.
+ */
 export function encodePickle(value: unknown, limits: PickleLimits): Buffer {
   const buf = scratch ?? Buffer.allocUnsafe(SCRATCH_SIZE);
   scratch = null;
   const p = new Pickler(buf, limits.maxDepth);
   try {
     return p.dump(value);
+  } catch (err) {
+    throw located(err, value, WALK);
   } finally {
     const used = p.buffer;
     scratch = used.length <= SCRATCH_KEEP ? used : Buffer.allocUnsafe(SCRATCH_SIZE);
@@ -209,11 +217,8 @@ class Pickler {
         if (v === null) return this.#u8(Op.NONE);
         return this.#object(v);
       case 'function':
-        throw new CodecError(
-          `cannot pickle a function (${(v as { name?: string }).name || 'anonymous'}): send data, or host the object in the manager and send its proxy`,
-        );
       case 'symbol':
-        throw new CodecError(`cannot pickle a symbol (${String(v)}): send a str instead`);
+        throw refuse(v, refusalOf(v) as Refusal);
     }
   }
 
@@ -383,7 +388,7 @@ class Pickler {
       else if (v instanceof PythonError) this.#reduce(v, ...splitName(v.pyType), v.args);
       else if (v instanceof Error) this.#reduce(v, 'builtins', 'Exception', [String(v.message)]);
       else if (v instanceof Slice) this.#reduce(v, 'builtins', 'slice', [v.start, v.stop, v.step]);
-      else throw unsupported(v);
+      else throw refuse(v, pickleRefusalOf(v));
     }
     this.#depth--;
   }
@@ -576,20 +581,5 @@ function checkHashable(v: unknown, what: string, depth = 0): void {
   else if (v instanceof Map || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) kind = 'an object (dict)';
   else if (v instanceof Set) kind = 'a Set (set)';
   else if (v instanceof Uint8Array && !Buffer.isBuffer(v)) kind = 'a Uint8Array (bytearray)';
-  if (kind !== null) throw new CodecError(`${what} cannot be ${kind}, which Python cannot hash: use a tuple(...) or a Buffer`);
-}
-
-function unsupported(v: object): CodecError {
-  if (v instanceof Date) return new CodecError('cannot pickle a Date: send date.getTime() (ms since the epoch) or date.toISOString()');
-  if (ArrayBuffer.isView(v)) {
-    return new CodecError(
-      `cannot pickle a ${v.constructor.name}: send Array.from(x) (a list) or Buffer.from(x.buffer, x.byteOffset, x.byteLength) (bytes)`,
-    );
-  }
-  if (v instanceof ArrayBuffer) return new CodecError('cannot pickle an ArrayBuffer: send Buffer.from(arrayBuffer) (bytes)');
-  if (v instanceof Promise) return new CodecError('cannot pickle a Promise: await it and send the result');
-  const name = (v.constructor as { name?: string } | undefined)?.name || 'object';
-  return new CodecError(
-    `cannot pickle an instance of ${name}: send a plain object (dict), an array (list), tuple(...), a Map, a Set, a Buffer, or a manager proxy`,
-  );
+  if (kind !== null) throw refuse(v, { what: `${kind} as ${what}`, advice: 'Python cannot hash it; use a tuple(...) or a Buffer' });
 }

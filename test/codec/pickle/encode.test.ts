@@ -208,6 +208,13 @@ describe('pickle encode: refusals', () => {
     ['a dict key that is an object', new Map([[{}, 1]]), /dict key.*hash/],
   ])('refuses %s with a hint', (_name, value, pattern) => {
     expect(encodeError(value).message).toMatch(pattern);
+    expect(encodeError(value).message).toMatch(/^cannot send /);
+  });
+
+  it('says where in the message the refused value sits (a request tuple, as the classic client sends one)', () => {
+    const request = tuple<unknown>('obj-1', 'put', tuple<unknown>(1, { handler: () => 1 }), {});
+    expect(encodeError(request).message).toMatch(/^cannot send the function handler \(at message\[2\]\[1\]\.handler\): functions cannot travel between processes/);
+    expect(encodeError(tuple<unknown>(null, 'put', tuple<unknown>(new Set([[1]])))).message).toMatch(/\(at message\[2\]\[0\]\.values\(\)\[0\]\)/);
   });
 
   it('refuses values nested deeper than maxDepth', () => {
