@@ -38,7 +38,7 @@ const MAX_LONG_BYTES = 1 << 27;
  * and set entries, strings and bytes cost what they hold. A frame is refused once the charges pass
  * `decodeAllocationFloor + decodeAllocationFactor * size` (src/limits.ts), before it allocates more.
  */
-const COST = {
+export const COST = {
   slot: 8,
   list: 32,
   tuple: 32,

@@ -20,6 +20,7 @@ import { decodePickle } from './decode.js';
 import { encodePickle } from './encode.js';
 import { resolveLimits, type PickleLimits } from './limits.js';
 import { HIGHEST_PROTOCOL, Op } from './opcodes.js';
+import { prescanPickle } from './prescan.js';
 
 export { DEFAULT_PICKLE_LIMITS, type PickleLimits } from './limits.js';
 export { PICKLE_REDUCE, hasPickleReduce, type PickleReduce } from './encode.js';
@@ -42,6 +43,8 @@ export class PickleCodec implements Codec {
 
   /** Reads one pickle. Throws `CodecError` on malformed input and `ForbiddenGlobalError` on a global that is not allowed. */
   decode(bytes: Uint8Array, context?: DecodeContext): unknown {
+    // Refuses a pickle over the decode budget in one linear pass, before anything is built (prescan.ts).
+    prescanPickle(bytes, this.limits);
     return decodePickle(bytes, context, this.limits);
   }
 }

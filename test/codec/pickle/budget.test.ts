@@ -5,7 +5,8 @@
  * as CPython 3.11+ refuses them, because converting them is quadratic.
  */
 import { describe, expect, it } from 'vitest';
-import { PickleCodec, pickle } from '../../../src/codec/pickle/index.js';
+import { DEFAULT_PICKLE_LIMITS, PickleCodec, pickle } from '../../../src/codec/pickle/index.js';
+import { decodePickle } from '../../../src/codec/pickle/decode.js';
 import { DecodeBudgetError, DigitLimitError } from '../../../src/errors.js';
 import { DEFAULT_LIMITS } from '../../../src/limits.js';
 
@@ -35,8 +36,16 @@ describe('pickle decode budget', () => {
     expect(err).toBeInstanceOf(DecodeBudgetError);
     expect((err as DecodeBudgetError).limit).toBe('decodeAllocationFactor');
     expect((err as Error).message).toMatch(/raise decodeAllocationFactor/);
-    // Refused at the budget: what was built before is at most floor + 32 x 1 MB, far below the 150 MB a
-    // full decode takes.
+    // Refused by the pre-scan (prescan.ts) before anything is built: no heap to speak of, where refusing
+    // while building (at the budget) would have made floor + 32 x 1 MB of garbage first.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(2 * 1024 * 1024);
+    expect((err as DecodeBudgetError).offset).toBeLessThan(frame.length);
+  });
+
+  it('still charges while building, past the pre-scan: the decoder alone refuses at the budget', () => {
+    const frame = listOf(0x7d, 1_000_000);
+    const before = process.memoryUsage().heapUsed;
+    expect(() => decodePickle(frame, undefined, DEFAULT_PICKLE_LIMITS)).toThrow(DecodeBudgetError);
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(DEFAULT_LIMITS.decodeAllocationFloor + 40 * frame.length);
   });
 
