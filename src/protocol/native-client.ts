@@ -5,7 +5,7 @@
  */
 import { msgpack, type DecodeContext } from '../codec/index.js';
 import { Client, type Connection } from '../connection/index.js';
-import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError, remoteError } from '../errors.js';
 import { Peer } from '../connection/auth.js';
 import { formatAddress, type Address } from '../transport/address.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from './native.js';
@@ -109,6 +109,9 @@ export class NativeClient implements ManagerClient {
       if (!Array.isArray(reply) || reply[0] !== NATIVE_MAGIC || reply[1] !== NATIVE_VERSION || typeof reply[2] !== 'object' || reply[2] === null) {
         throw new ProtocolError('the server did not answer the native hello; is it an mpmanager server?');
       }
+      // A server that refuses this connection (a connection limit) says why in place of its welcome.
+      const refused = (reply[2] as { refused?: unknown }).refused;
+      if (Array.isArray(refused) && typeof refused[0] === 'string' && typeof refused[1] === 'string') throw remoteError(refused[0], refused[1]);
       return new NativeClient(conn, reply[2] as { address: Address; pid: number });
     } catch (err) {
       conn.close();

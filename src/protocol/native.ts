@@ -7,6 +7,8 @@
  *   0  C->S  ['mpmanager', version, hello]                       first frame after the handshake;
  *                                                                hello = { name, shutdownKey? }
  *   1  S->C  ['mpmanager', version, welcome]                     welcome = { address, pid }
+ *   1' S->C  ['mpmanager', version, { refused: [type, message] }] the server refuses the connection (a
+ *                                                                connection limit), then closes it
  *   2  C->S  [CALL, callId, ident | null, method, args, kwds]    ident null: a server operation
  *                                                                (create, incref, get_methods, ...);
  *                                                                kwds is a map or null
@@ -61,6 +63,11 @@ export interface Hello {
 export interface Welcome {
   address: unknown;
   pid: number;
+}
+
+/** Row 1': the welcome of a connection the server refuses, naming the error class and its message. */
+export interface Refusal {
+  refused: [type: string, message: string];
 }
 
 export type HelloFrame = [magic: typeof NATIVE_MAGIC, version: number, hello: Hello];

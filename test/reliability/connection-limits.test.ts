@@ -14,7 +14,7 @@
  */
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthenticationError, ConnectionClosedError } from '../../src/errors.js';
+import { AuthenticationError, ConnectionClosedError, TooManyConnectionsError } from '../../src/errors.js';
 import { DEFAULT_LIMITS } from '../../src/limits.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
 import type { ManagerOptions } from '../../src/manager/base-manager.js';
@@ -103,6 +103,23 @@ function otherHost(): string | undefined {
     .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal)?.address;
 }
 
+describe('maxConnections', { timeout: 15_000 }, () => {
+  it('refuses a connection over the limit, telling the client which limit to raise, and serves the next once one closes', async () => {
+    const server = await serve({ maxConnections: 1 });
+    const first = await connect(server.address);
+    const refused = await new SyncManager(server.address, { authkey: AUTHKEY }).connect().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TooManyConnectionsError);
+    expect((refused as Error).message).toMatch(/1 connections already.*raise maxConnections/);
+    expect(await (await first.dict()).__len__()).toBe(0);
+    await first.shutdown();
+    const again = await eventually(
+      () => new SyncManager(server.address, { authkey: AUTHKEY }).connect().then((m) => (cleanup.push(() => m.shutdown()), true), () => false),
+      true,
+    );
+    expect(again).toBe(true);
+  });
+});
+
 describe('maxConnectionsPerPeer', { timeout: 15_000 }, () => {
   it('is off by default', () => {
     expect(DEFAULT_LIMITS.maxConnectionsPerPeer).toBe(0);
@@ -113,8 +130,13 @@ describe('maxConnectionsPerPeer', { timeout: 15_000 }, () => {
     const local = via(server, '127.0.0.1');
     const first = await connect(local);
     await connect(local);
-    // The third is authenticated, then closed before its hello is answered.
-    await expect(new SyncManager(local, { authkey: AUTHKEY }).connect()).rejects.toThrow(/closed the connection/);
+    // The third is authenticated, then told why in place of its welcome: the limit to raise.
+    const refused = await new SyncManager(local, { authkey: AUTHKEY }).connect().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(TooManyConnectionsError);
+    expect((refused as Error).message).toMatch(/2 connections from 127\.0\.0\.1 already.*raise maxConnectionsPerPeer/);
+    // A CPython-dialect client is told the same, as a traceback.
+    const classic = await new SyncManager(local, { authkey: AUTHKEY, serializer: 'pickle' }).connect().catch((e: unknown) => e);
+    expect(classic).toBeInstanceOf(TooManyConnectionsError);
     expect(server.view.connections).toBe(2);
     const other = otherHost();
     if (other !== undefined) {
