@@ -19,6 +19,7 @@
  *   cancel-storm      1  calls aborted at random moments, 500 at a time
  *   wrong-key         1  handshakes with a wrong authkey
  */
+import { prng } from '../../test/support/prng.js';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
@@ -153,17 +154,6 @@ async function loop(deadline: number, counters: Counters, attempt: () => Promise
   return counters;
 }
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function randomBytes(random: () => number, n: number): Buffer {
   return Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
 }

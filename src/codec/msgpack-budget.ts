@@ -12,7 +12,7 @@
  * How: the scan walks the msgpack structure with an explicit stack of "items still to come" counts (one
  * slot per open container, at most `maxDepth` of them), never recursing, and charges each value what V8
  * will spend on it as msgpackr builds it (the `COST` table below, measured). The frame is refused with
- * `DecodeBudgetError` the moment the running charge passes `allocationFloor + allocationFactor * size`,
+ * `DecodeBudgetError` the moment the running charge passes `decodeAllocationFloor + decodeAllocationFactor * size`,
  * without finishing the scan; it is refused with `MalformedMsgpackError` if it is not exactly one complete
  * msgpack value (truncated, trailing bytes, the never-used byte 0xc1, a count larger than the bytes left
  * could hold, or a msgpackr extension that changes the grammar). Time is linear in the frame's size; the
@@ -25,39 +25,14 @@
  */
 
 import { CodecError, DecodeBudgetError } from '../errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 
-/** The limits one frame is held to. */
-export interface DecodeBudget {
-  /**
-   * Most bytes of JS heap one frame may make the decoder allocate, as a multiple of the frame's size (plus
-   * a fixed allowance for small frames, `allocationFloor`). Default 32.
-   *
-   * Why 32 (heap bytes per wire byte, measured, and as estimated here): ordinary data costs 2 to 12:
-   * records of strings and numbers 4-6, floats 3-5, lists of small ints 8, of short strings 12, of
-   * tuples (1, 2) 15, of one-key dicts 17 (estimated 20), of dates 17 (24). The densest legitimate
-   * shapes found are lists of pairs of small ints, 24, and lists of one-element lists, 32: 32 is the
-   * lowest factor that lets all of these through. What the attacks use costs more and is refused: empty
-   * arrays 40, empty Sets 40 (estimated 50), empty maps 64, empty binaries 50 (56), remote errors 83
-   * (128), and maps with small integer keys 90 to 2 500. The price: a frame may still decode to 32
-   * times its size, so under the transport's 64 MiB frame limit one frame can still cost 2 GiB; lower
-   * `maxFrameSize` where that matters.
-   */
-  readonly allocationFactor: number;
-  /** Fixed allowance in bytes, so that small frames are never refused for their shape. Default 64 KiB. */
-  readonly allocationFloor: number;
-  /**
-   * Deepest nesting of arrays and maps (and of the extensions that wrap a value: a tuple, a Set, a
-   * RegExp, an object reference or an error each count one level more than the array they hold).
-   * Default 512, the pickle decoder's `maxDepth`.
-   */
-  readonly maxDepth: number;
-}
-
-export const DEFAULT_DECODE_BUDGET: DecodeBudget = Object.freeze({
-  allocationFactor: 32,
-  allocationFloor: 64 * 1024,
-  maxDepth: 512,
-});
+/**
+ * The limits one frame is held to, documented with their defaults in src/limits.ts (`maxDepth` here also
+ * counts the extensions that wrap a value: a tuple, a Set, a RegExp, an object reference or an error each
+ * count one level more than the array they hold).
+ */
+export type DecodeBudget = Pick<Limits, 'decodeAllocationFactor' | 'decodeAllocationFloor' | 'maxDepth'>;
 
 /** The bytes are not exactly one complete msgpack value that the decoder accepts. */
 export class MalformedMsgpackError extends CodecError {
@@ -74,9 +49,9 @@ export class MalformedMsgpackError extends CodecError {
  * that is not one complete msgpack value. Returns normally when the frame may be decoded.
  * Throws `DecodeBudgetError` or `MalformedMsgpackError`; `RangeError` for a budget that is not valid.
  */
-export function checkMsgpackBudget(bytes: Uint8Array, budget: DecodeBudget = DEFAULT_DECODE_BUDGET): void {
+export function checkMsgpackBudget(bytes: Uint8Array, budget: DecodeBudget = DEFAULT_LIMITS): void {
   checkBudget(budget);
-  scan(bytes, budget.maxDepth, budget.allocationFloor + budget.allocationFactor * bytes.length, budget);
+  scan(bytes, budget.maxDepth, budget.decodeAllocationFloor + budget.decodeAllocationFactor * bytes.length, budget);
 }
 
 /**
@@ -84,13 +59,13 @@ export function checkMsgpackBudget(bytes: Uint8Array, budget: DecodeBudget = DEF
  * scanning the whole frame whatever the estimate. Still throws `MalformedMsgpackError`, and
  * `DecodeBudgetError` for nesting deeper than `maxDepth`. For tests and tuning.
  */
-export function estimateMsgpackAllocation(bytes: Uint8Array, maxDepth: number = DEFAULT_DECODE_BUDGET.maxDepth): number {
-  checkBudget({ ...DEFAULT_DECODE_BUDGET, maxDepth });
+export function estimateMsgpackAllocation(bytes: Uint8Array, maxDepth: number = DEFAULT_LIMITS.maxDepth): number {
+  checkBudget({ ...DEFAULT_LIMITS, maxDepth });
   return scan(bytes, maxDepth, Infinity, undefined);
 }
 
 function checkBudget(budget: DecodeBudget): void {
-  const { allocationFactor: f, allocationFloor: floor, maxDepth: d } = budget;
+  const { decodeAllocationFactor: f, decodeAllocationFloor: floor, maxDepth: d } = budget;
   if (typeof f !== 'number' || !(f >= 0)) throw new RangeError(`decodeAllocationFactor must be a number >= 0, got ${String(f)}`);
   if (typeof floor !== 'number' || !(floor >= 0)) throw new RangeError(`decodeAllocationFloor must be a number >= 0, got ${String(floor)}`);
   if (!Number.isSafeInteger(d) || d < 1 || d > MAX_MAX_DEPTH) {
@@ -771,8 +746,8 @@ function tooDeep(maxDepth: number, depth: number, at: number): DecodeBudgetError
 }
 
 function overBudget(budget: DecodeBudget | undefined, len: number, cost: number, allowed: number, at: number): DecodeBudgetError {
-  const floor = budget?.allocationFloor ?? 0;
-  const factor = budget?.allocationFactor ?? 0;
+  const floor = budget?.decodeAllocationFloor ?? 0;
+  const factor = budget?.decodeAllocationFactor ?? 0;
   return new DecodeBudgetError(
     'decodeAllocationFactor',
     `decoding a msgpack frame of ${len} bytes would allocate more than its budget ` +

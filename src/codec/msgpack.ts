@@ -222,7 +222,7 @@ addExtension({
 } as never);
 
 /** The limits a msgpack decoder obeys (src/limits.ts). */
-export type MsgpackLimits = Pick<Limits, 'decodeAllocationFactor' | 'decodeAllocationFloor' | 'maxDepth'>;
+export type MsgpackLimits = DecodeBudget;
 
 export class MsgpackCodec implements Codec {
   readonly name = 'msgpack';
@@ -231,14 +231,7 @@ export class MsgpackCodec implements Codec {
   /** `limits` override the defaults in DEFAULT_LIMITS. */
   constructor(limits: LimitOptions<keyof MsgpackLimits> = {}) {
     this.limits = resolveLimits(limits, ['decodeAllocationFactor', 'decodeAllocationFloor', 'maxDepth']);
-    this.#budget = Object.freeze({
-      allocationFactor: this.limits.decodeAllocationFactor,
-      allocationFloor: this.limits.decodeAllocationFloor,
-      maxDepth: this.limits.maxDepth,
-    });
   }
-
-  readonly #budget: DecodeBudget;
   // 'auto' (numbers where they fit, bigint past 2^53) works but is missing from msgpackr's typings.
   readonly #packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'auto' as 'number', mapsAsObjects: true });
 
@@ -265,7 +258,7 @@ export class MsgpackCodec implements Codec {
 
   decode(bytes: Uint8Array, context?: DecodeContext): unknown {
     // The budget first: refused frames are never handed to msgpackr (msgpack-budget.ts says why).
-    checkMsgpackBudget(bytes, this.#budget);
+    checkMsgpackBudget(bytes, this.limits);
     const previous = activeContext;
     activeContext = context;
     try {

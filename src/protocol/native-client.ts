@@ -8,7 +8,7 @@ import { Client, type Connection } from '../connection/index.js';
 import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError, remoteError } from '../errors.js';
 import { Peer } from '../connection/auth.js';
 import { formatAddress, type Address } from '../transport/address.js';
-import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs, type Hello } from './native.js';
+import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, peekCallId, sendWithBlobs, type Hello } from './native.js';
 import { ObjectRef } from '../codec/ref.js';
 import { armCall, isArmed, type CallOptions, type ManagerClient } from './client.js';
 
@@ -286,20 +286,6 @@ export class NativeClient implements ManagerClient {
     for (const fn of this.#closeListeners) fn(this.#closedError);
     this.#closeListeners.clear();
   }
-}
-
-/**
- * The call id of a reply frame, read from its first bytes (`[kind, callId, value]`: fixarray 3, a fixint
- * kind, then callId as the smallest msgpack uint), or -1 when the frame does not start that way.
- */
-function peekCallId(frame: Buffer): number {
-  if (frame.length < 4 || frame[0] !== 0x93 || (frame[1] as number) > 0x7f) return -1;
-  const b = frame[2] as number;
-  if (b <= 0x7f) return b;
-  if (b === 0xcc) return frame[3] as number;
-  if (b === 0xcd && frame.length >= 5) return frame.readUInt16BE(3);
-  if (b === 0xce && frame.length >= 7) return frame.readUInt32BE(3);
-  return -1;
 }
 
 export type { ObjectRef };

@@ -83,16 +83,17 @@ export type ErrorMessage = [kind: typeof ServerKind.Error, callId: number, error
 export type ServerMessage = ReturnMessage | ErrorMessage;
 
 /**
- * The call id of a frame that begins like a call message (`9x 00 <id>`: a fixarray, kind Call, then the id
- * as a positive fixint or uint 8/16/32), read without decoding the rest; null for anything else. A call
- * whose body is refused (its decode budget) can still be answered, and its connection kept.
+ * The call id in the head of a call or reply message (`9x <kind> <id>`: a fixarray, a kind, then the id
+ * as a positive fixint or uint 8/16/32), read without decoding the rest; -1 for anything else. Check the
+ * kind (`frame[1]`) where it matters. The client drops a stale reply by it without decoding it; the
+ * server answers a call whose body is refused (its decode budget) and keeps the connection.
  */
-export function peekCallId(frame: Uint8Array): number | null {
-  if (frame.length < 3 || (frame[0] as number) < 0x92 || (frame[0] as number) > 0x9f || frame[1] !== ClientKind.Call) return null;
+export function peekCallId(frame: Uint8Array): number {
+  if (frame.length < 3 || (frame[0] as number) < 0x92 || (frame[0] as number) > 0x9f || (frame[1] as number) > 0x7f) return -1;
   const b = frame[2] as number;
   if (b <= 0x7f) return b;
   const width = b === 0xcc ? 1 : b === 0xcd ? 2 : b === 0xce ? 4 : 0;
-  if (width === 0 || frame.length < 3 + width) return null;
+  if (width === 0 || frame.length < 3 + width) return -1;
   let id = 0;
   for (let i = 0; i < width; i++) id = id * 256 + (frame[3 + i] as number);
   return id;

@@ -28,6 +28,8 @@ export const classicDialect: Dialect = {
   name: 'cpython',
   accepts: isPickleFrame,
   open: (host, conn, firstFrame) => new ClassicSession(host, conn, firstFrame),
+  // The first request's reply is the error, as CPython's server answers a request it cannot serve.
+  refuse: (conn, _firstFrame, error) => conn.transport.send(pickle.encode(tuple<unknown>(Reply.Traceback, tracebackText(error)))),
 };
 
 class ClassicCall implements CallContext {

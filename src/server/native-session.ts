@@ -6,8 +6,8 @@
 import { debuglog } from 'node:util';
 import { msgpack, type DecodeContext, type EncodeContext } from '../codec/index.js';
 import type { Connection } from '../connection/index.js';
-import { AbortError, CodecError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError } from '../errors.js';
-import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, isNativeHello, peekCallId, sendWithBlobs, type Hello } from '../protocol/native.js';
+import { AbortError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, isNativeHello, peekCallId, sendWithBlobs, type Hello, type Refusal } from '../protocol/native.js';
 import type { ObjectRef } from '../codec/ref.js';
 import { formatPeer, sameAddress } from '../transport/address.js';
 import type { CallContext, ConnectionOwner } from './context.js';
@@ -55,6 +55,8 @@ export const nativeDialect: Dialect = {
   name: 'native',
   accepts: isNativeHello,
   open: (host, conn, firstFrame) => new NativeSession(host, conn, firstFrame),
+  // Row 1': the welcome names the error, so the client can raise it.
+  refuse: (conn, _firstFrame, error) => conn.transport.send(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { refused: [error.name, error.message] } satisfies Refusal])),
 };
 
 export class NativeSession extends SessionCore {
@@ -132,8 +134,8 @@ export class NativeSession extends SessionCore {
     } catch (err) {
       // A well-framed call whose body is refused (its decode budget, a digit limit) gets its error as
       // the reply; the connection goes on. Anything else undecodable breaks the protocol.
-      const callId = err instanceof CodecError ? peekCallId(frame) : null;
-      if (callId !== null && (err instanceof DecodeBudgetError || err instanceof DigitLimitError)) this.#send(ServerKind.Error, callId, err);
+      const callId = frame[1] === ClientKind.Call ? peekCallId(frame) : -1;
+      if (callId >= 0 && (err instanceof DecodeBudgetError || err instanceof DigitLimitError)) this.#send(ServerKind.Error, callId, err);
       else this.#protocolError(`undecodable frame: ${(err as Error).message}`);
       return;
     }

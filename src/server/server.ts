@@ -11,10 +11,7 @@ import { ObjectRef } from '../codec/ref.js';
 import { Token } from '../codec/token.js';
 import { IdleTimeoutError, InvalidArgumentError, ProtocolError, ShutdownRefusedError, StateError, TooManyConnectionsError, type MpmError } from '../errors.js';
 import { MsgpackCodec } from '../codec/msgpack.js';
-import { PickleCodec, isPickleFrame, pickle } from '../codec/pickle/index.js';
-import { msgpack } from '../codec/index.js';
-import { Reply, tracebackText } from '../protocol/classic.js';
-import { NATIVE_MAGIC, NATIVE_VERSION, isNativeHello, type Refusal } from '../protocol/native.js';
+import { PickleCodec } from '../codec/pickle/index.js';
 import { formatAddress, formatPeer, type Address } from '../transport/address.js';
 import { LOCAL_CONTEXT, withCall, type CallContext } from './context.js';
 import { bindToNames, parameterNames, pyStr, PY_SIGNATURES } from './dispatch.js';
@@ -187,14 +184,14 @@ export class Server {
     const { maxConnections, maxConnectionsPerPeer } = this.#limits;
     for await (const conn of this.#listener) {
       if (this.#sessions.size >= maxConnections) {
-        void refuse(conn, new TooManyConnectionsError('maxConnections', this.#sessions.size));
+        void this.#refuse(conn, new TooManyConnectionsError('maxConnections', this.#sessions.size));
         continue;
       }
       const peer = peerHost(conn.transport.peerAddress);
       if (peer !== null && maxConnectionsPerPeer > 0) {
         const n = this.#perPeer.get(peer) ?? 0;
         if (n >= maxConnectionsPerPeer) {
-          void refuse(conn, new TooManyConnectionsError('maxConnectionsPerPeer', n, peer));
+          void this.#refuse(conn, new TooManyConnectionsError('maxConnectionsPerPeer', n, peer));
           continue;
         }
         this.#perPeer.set(peer, n + 1);
@@ -207,6 +204,26 @@ export class Server {
       void this.#begin(conn);
     }
     await this.whenStopped();
+  }
+
+  /**
+   * Refuses an authenticated connection (a connection limit) and tells the client why, in the dialect of
+   * its first frame (`Dialect.refuse`). Then the connection is closed; a peer that says nothing is closed
+   * after a second.
+   */
+  async #refuse(conn: Connection, err: MpmError): Promise<void> {
+    debug('refusing a connection from %s: %s', formatAddress(conn.transport.peerAddress), err.message);
+    const timer = setTimeout(() => conn.destroy(), REFUSAL_WAIT_MS);
+    timer.unref();
+    try {
+      const first = await conn.recvBytes();
+      this.#dialects.find((d) => d.accepts(first))?.refuse(conn, first, err);
+    } catch {
+      // gone, or silent: nothing to tell
+    } finally {
+      clearTimeout(timer);
+      conn.close();
+    }
   }
 
   async #begin(conn: Connection): Promise<void> {
@@ -396,23 +413,3 @@ function peerHost(address: Address): string | null {
 /** How long a refused connection is given to send its first frame, so it can be told why. */
 const REFUSAL_WAIT_MS = 1000;
 
-/**
- * Refuses an authenticated connection (a connection limit) and tells the client why, in its own dialect:
- * the native welcome carries the error (`native.ts` row 1'), a CPython client's first request gets it as a
- * `#TRACEBACK`. Then the connection is closed; a peer that says nothing is closed after a second.
- */
-async function refuse(conn: Connection, err: MpmError): Promise<void> {
-  debug('refusing a connection from %s: %s', formatAddress(conn.transport.peerAddress), err.message);
-  const timer = setTimeout(() => conn.destroy(), REFUSAL_WAIT_MS);
-  timer.unref();
-  try {
-    const first = await conn.recvBytes();
-    if (isNativeHello(first)) conn.transport.send(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { refused: [err.name, err.message] } satisfies Refusal]));
-    else if (isPickleFrame(first)) conn.transport.send(pickle.encode(tuple<unknown>(Reply.Traceback, tracebackText(err))));
-  } catch {
-    // gone, or silent: nothing to tell
-  } finally {
-    clearTimeout(timer);
-    conn.close();
-  }
-}

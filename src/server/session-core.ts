@@ -58,7 +58,7 @@ export abstract class SessionCore implements Session {
   /** A frame from the connection: handled now, or kept until the session can take it. */
   protected receive(frame: Buffer): void {
     if (this.#closed) return;
-    this.#lastFrame = Date.now();
+    if (this.#idleTimer !== null) this.#lastFrame = Date.now(); // only idleTimeout reads it
     if (this.#inboxHead < this.#inbox.length || this.#congested || !this.ready()) {
       this.#inbox.push(frame);
       if (!this.#readingPaused) {

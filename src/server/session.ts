@@ -13,7 +13,7 @@ import type { CallContext } from './context.js';
 import type { HostedObject, ObjectTable } from './objects.js';
 
 /** The limits a session obeys. */
-export type ServerLimits = Pick<Limits, 'maxCallsInFlight' | 'idleTimeout' | 'writeHighWaterMark'>;
+export type SessionLimits = Pick<Limits, 'maxCallsInFlight' | 'idleTimeout' | 'writeHighWaterMark'>;
 
 /** A session speaking one dialect on one connection. */
 export interface Session {
@@ -29,7 +29,7 @@ export interface SessionHost {
   readonly address: Address;
   readonly objects: ObjectTable;
   /** The server's limits (backpressure, calls in flight, idle time, decode budgets). */
-  readonly limits: ServerLimits;
+  readonly limits: SessionLimits;
   /** The codecs sessions decode and encode with, made with the server's decode limits. */
   readonly codecs: { readonly msgpack: Codec; readonly pickle: Codec };
   /** Makes a new object of `typeid` with refcount 0: the caller takes the first reference. */
@@ -56,6 +56,8 @@ export interface Dialect {
   accepts(firstFrame: Uint8Array): boolean;
   /** Starts serving `conn`, beginning with `firstFrame`. Throws `ProtocolError` if the frame is malformed. */
   open(host: SessionHost, conn: Connection, firstFrame: Buffer): Session;
+  /** Answers `firstFrame` with `error` instead of serving the connection (a connection limit was hit). */
+  refuse(conn: Connection, firstFrame: Buffer, error: Error): void;
 }
 
 /** The object id a client names: the id itself, or a token (or proxy reference) carrying it. */

@@ -3,6 +3,7 @@
  * would turn into far more heap than they have bytes, nest too deep, or are not one whole msgpack value.
  */
 import { DecodeBudgetError } from '../../src/errors.js';
+import { DEFAULT_LIMITS } from '../../src/limits.js';
 import { Packr } from 'msgpackr';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -10,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { msgpack } from '../../src/codec/index.js';
 import { MsgpackCodec } from '../../src/codec/msgpack.js';
 import {
-  DEFAULT_DECODE_BUDGET,
   MalformedMsgpackError,
   checkMsgpackBudget,
   estimateMsgpackAllocation,
@@ -282,7 +282,7 @@ describe('checkMsgpackBudget: what it accepts', () => {
     expect(() => checkMsgpackBudget(msgpack.encode(Array.from({ length: 20_000 }, (_, i) => ({ [String(2000 + (i % 30))]: i }))))).not.toThrow();
   });
 
-  it('lets small frames through whatever their shape (allocationFloor)', () => {
+  it('lets small frames through whatever their shape (decodeAllocationFloor)', () => {
     expect(() => checkMsgpackBudget(listOf('80', 500))).not.toThrow(); // 500 empty maps, 32 KiB estimated
     expect(() => checkMsgpackBudget(hex('81cd03ff00'))).not.toThrow(); // {1023: 0}: 12 KiB from 5 bytes
   });
@@ -297,7 +297,7 @@ describe('checkMsgpackBudget: what it refuses', () => {
     expect(grew).toBeLessThan(2 * 1024 * 1024);
     expect(err.limit).toBe('decodeAllocationFactor');
     expect(err.offset).toBeLessThan(frame.length); // stopped as soon as the budget was spent
-    expect(err.allowed).toBe(DEFAULT_DECODE_BUDGET.allocationFloor + DEFAULT_DECODE_BUDGET.allocationFactor * frame.length);
+    expect(err.allowed).toBe(DEFAULT_LIMITS.decodeAllocationFloor + DEFAULT_LIMITS.decodeAllocationFactor * frame.length);
     expect(err.actual).toBeGreaterThan(err.allowed as number);
     expect(err.message).toMatch(/raise decodeAllocationFactor/);
     expect(err.message).toContain(String(frame.length));
@@ -338,8 +338,8 @@ describe('checkMsgpackBudget: what it refuses', () => {
     expect(e.message).toMatch(/raise maxDepth/);
     expect(budgetError(() => checkMsgpackBudget(nested(513, '81a0', '80'))).limit).toBe('maxDepth');
     expect(budgetError(() => checkMsgpackBudget(nested(300, 'd4030091', '90'))).limit).toBe('maxDepth'); // tuples: two levels each
-    expect(() => checkMsgpackBudget(nested(10, '91', '90'), { ...DEFAULT_DECODE_BUDGET, maxDepth: 10 })).not.toThrow();
-    expect(budgetError(() => checkMsgpackBudget(nested(11, '91', '90'), { ...DEFAULT_DECODE_BUDGET, maxDepth: 10 })).limit).toBe('maxDepth');
+    expect(() => checkMsgpackBudget(nested(10, '91', '90'), { ...DEFAULT_LIMITS, maxDepth: 10 })).not.toThrow();
+    expect(budgetError(() => checkMsgpackBudget(nested(11, '91', '90'), { ...DEFAULT_LIMITS, maxDepth: 10 })).limit).toBe('maxDepth');
     // a million levels: refused at level 513, no stack overflow
     const deep = Buffer.alloc(1_000_001, 0x91);
     deep[1_000_000] = 0x00;
@@ -396,24 +396,22 @@ describe('checkMsgpackBudget: what it refuses', () => {
   it('refuses a budget that is not valid', () => {
     const f = hex('00');
     const bad: DecodeBudget[] = [
-      { ...DEFAULT_DECODE_BUDGET, allocationFactor: -1 },
-      { ...DEFAULT_DECODE_BUDGET, allocationFactor: Number.NaN },
-      { ...DEFAULT_DECODE_BUDGET, allocationFloor: -5 },
-      { ...DEFAULT_DECODE_BUDGET, maxDepth: 0 },
-      { ...DEFAULT_DECODE_BUDGET, maxDepth: 1.5 },
+      { ...DEFAULT_LIMITS, decodeAllocationFactor: -1 },
+      { ...DEFAULT_LIMITS, decodeAllocationFactor: Number.NaN },
+      { ...DEFAULT_LIMITS, decodeAllocationFloor: -5 },
+      { ...DEFAULT_LIMITS, maxDepth: 0 },
+      { ...DEFAULT_LIMITS, maxDepth: 1.5 },
     ];
     for (const b of bad) expect(() => checkMsgpackBudget(f, b)).toThrow(RangeError);
-    expect(Object.isFrozen(DEFAULT_DECODE_BUDGET)).toBe(true);
-    expect(DEFAULT_DECODE_BUDGET).toEqual({ allocationFactor: 32, allocationFloor: 64 * 1024, maxDepth: 512 });
   });
 
   it('a higher factor lets a refused frame through; a lower one refuses ordinary data', () => {
     const frame = listOf('80', 100_000);
     expect(budgetError(() => checkMsgpackBudget(frame)).limit).toBe('decodeAllocationFactor');
-    expect(() => checkMsgpackBudget(frame, { ...DEFAULT_DECODE_BUDGET, allocationFactor: 70 })).not.toThrow();
+    expect(() => checkMsgpackBudget(frame, { ...DEFAULT_LIMITS, decodeAllocationFactor: 70 })).not.toThrow();
     const ints = listOf('05', 100_000);
     expect(() => checkMsgpackBudget(ints)).not.toThrow();
-    expect(budgetError(() => checkMsgpackBudget(ints, { allocationFactor: 4, allocationFloor: 0, maxDepth: 512 })).limit).toBe('decodeAllocationFactor');
+    expect(budgetError(() => checkMsgpackBudget(ints, { decodeAllocationFactor: 4, decodeAllocationFloor: 0, maxDepth: 512 })).limit).toBe('decodeAllocationFactor');
   });
 });
 
@@ -469,7 +467,7 @@ describe('checkMsgpackBudget: the estimate against real heap', () => {
       const items = Array.from({ length: 3_000 }, () => value(0));
       const frame = round % 3 === 2 ? Buffer.from(encodeMinimal(JSON.parse(JSON.stringify(items, (_, v) => (typeof v === 'bigint' ? 1 : v === undefined ? null : v))))) : msgpack.encode(items);
       const estimate = estimateMsgpackAllocation(frame);
-      const allowed = DEFAULT_DECODE_BUDGET.allocationFloor + DEFAULT_DECODE_BUDGET.allocationFactor * frame.length;
+      const allowed = DEFAULT_LIMITS.decodeAllocationFloor + DEFAULT_LIMITS.decodeAllocationFactor * frame.length;
       if (estimate > allowed) {
         expect(() => checkMsgpackBudget(frame)).toThrow(DecodeBudgetError);
         continue;

@@ -17,6 +17,7 @@ import {
   ServerKind,
   isNativeHello,
   sendWithBlobs,
+  peekCallId,
 } from '../../src/protocol/native.js';
 import type { FrameSink, Transport } from '../../src/transport/types.js';
 import { VECTORS, hex, toHex } from '../codec/pickle/bytes.js';
@@ -241,5 +242,22 @@ describe('sendWithBlobs', () => {
     expect(sendWithBlobs(transport, frame, {})).toBe(false);
     expect(sendWithBlobs(transport, frame, { blobs: [] })).toBe(false);
     expect(transport.sent.map((s) => s.op)).toEqual(['send', 'send']);
+  });
+});
+
+describe('peekCallId', () => {
+  it('reads the call id of a call or reply from its head, at every width, without decoding the rest', () => {
+    for (const id of [0, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1]) {
+      expect(peekCallId(msgpack.encode([ClientKind.Call, id, null, 'm', [], null])), `call ${id}`).toBe(id);
+      expect(peekCallId(msgpack.encode([ServerKind.Error, id, 'x'])), `reply ${id}`).toBe(id);
+    }
+    // The body after the id is never looked at: a call whose body is garbage still has its id.
+    expect(peekCallId(Buffer.from('96000500c1c1c1', 'hex'))).toBe(5);
+  });
+
+  it('is -1 for anything that does not begin like a message', () => {
+    for (const h of ['', '9300', '93a1', '80', '0000ff', '9300cf0000000000000001', '9300cd00', '91', 'a3616263']) {
+      expect(peekCallId(Buffer.from(h, 'hex')), h).toBe(-1);
+    }
   });
 });

@@ -10,6 +10,7 @@
  * test/server/native-session.test.ts. This is the end-to-end pass, seeded (the seed is in every failure
  * message). MPM_RELIABILITY_HEAVY=1 runs ten times the connections.
  */
+import { prng } from '../support/prng.js';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,16 +39,9 @@ const SEED = Number(process.env.MPM_FUZZ_SEED ?? 20261206);
 /** A file the hostile pickles would create if anything ran them. */
 const MARKER = join(tmpdir(), `mpm-fuzz-marker-${process.pid}`);
 
-/** A seeded PRNG (mulberry32). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Seeded random choices (test/support/prng.ts), so a failure can be replayed. */
+function random(seed: number) {
+  const next = prng(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),
@@ -55,7 +49,7 @@ function prng(seed: number) {
     bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
   };
 }
-type Random = ReturnType<typeof prng>;
+type Random = ReturnType<typeof random>;
 
 /** Bytes msgpack and pickle treat specially, to mutate towards the interesting paths. */
 const MAGIC_BYTES = [0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xc0, 0xc1, 0xc4, 0xc7, 0xc9, 0xd4, 0xd8, 0xdc, 0xdd, 0xde, 0xdf, 0xff, 0x28, 0x2e, 0x52, 0x63, 0x81, 0x93, 0x94, 0x95];
@@ -134,7 +128,7 @@ async function unframed(server: ServerProcess, first: Buffer, r: Random): Promis
 describe('fuzzed frames after a good handshake', { timeout: HEAVY ? 300_000 : 30_000 }, () => {
   it('native dialect: the server survives, runs nothing, and keeps serving', async () => {
     const { server, good, dictId, baseline } = await setUp();
-    const r = prng(SEED);
+    const r = random(SEED);
     const hello = Buffer.from(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { name: 'fuzz' }]));
     const valid = (id: number): Buffer[] =>
       [
@@ -196,7 +190,7 @@ describe('fuzzed frames after a good handshake', { timeout: HEAVY ? 300_000 : 30
 
   it('classic dialect: the server survives, runs nothing, answers every request once, and keeps serving', async () => {
     const { server, good, dictId, baseline } = await setUp();
-    const r = prng(SEED + 1);
+    const r = random(SEED + 1);
     const accept = Buffer.from(pickle.encode(request(null, 'accept_connection', ['fuzz'])));
     const touch = `touch ${MARKER}`;
     const valid: Buffer[] = [

@@ -11,6 +11,7 @@
  *   (before sending, in flight, after the reply), then every later call must get its own reply, and 200
  *   over the pickle dialect, whose client must throw away each connection a cancelled call used.
  */
+import { prng } from '../support/prng.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError, TimeoutError } from '../../src/errors.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
@@ -50,17 +51,6 @@ async function startServer() {
   return m;
 }
 
-/** A seeded PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('killed clients', { timeout: 30_000 }, () => {
   it('four client processes SIGKILLed mid-work at once: their objects go, their locks are free, their waiting gets take nothing', async () => {

@@ -3,6 +3,7 @@
  * a value or throw CodecError (ForbiddenGlobalError for a global off the list), never anything else, and
  * never the decoder's "internal error" (which would mean a bug caught by the last-resort wrapper).
  */
+import { prng } from '../../support/prng.js';
 import { describe, it, expect } from 'vitest';
 import { Buffer } from 'node:buffer';
 import { pickle, Op } from '../../../src/codec/pickle/index.js';
@@ -16,17 +17,6 @@ import { VECTORS, hex } from './bytes.js';
 const RANDOM_FRAMES = 20_000;
 const MUTATIONS = 20_000;
 
-/** mulberry32: small, seeded, good enough to spread inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OPCODES = Object.values(Op);
 const NAMES: ReadonlyArray<[string, string]> = [
