@@ -6,6 +6,8 @@ import { connectWebSocket, listenWebSocket } from './websocket.js';
 import type { Transport, TransportOptions, TransportServer } from './types.js';
 
 export type { Transport, TransportServer, TransportOptions, FrameSink } from './types.js';
+export type { StreamListenOptions } from './stream.js';
+export type { TlsOptions } from './tls.js';
 
 export function connectTransport(address: Address, options: TransportOptions = {}): Promise<Transport> {
   return addressFamily(address) === 'ws' ? connectWebSocket(address as string, options) : connectStream(address, options);

@@ -9,6 +9,8 @@ import type { FrameSink, Transport, TransportOptions } from './types.js';
 export class MemoryTransport implements Transport {
   readonly kind = 'memory';
   readonly peerAddress = '';
+  /** Frames never leave the process. */
+  readonly encryption = null;
   maxFrameSize: number;
   #peer: MemoryTransport | null = null;
   #sink: FrameSink | null = null;

@@ -1,17 +1,20 @@
 /**
  * TCP and Unix-socket transports (including Linux abstract names, `'\0name'`): CPython framing over a
- * `net.Socket`. Every TCP socket we open or accept has Nagle's algorithm off: CPython leaves it on and
- * pays ~40 ms per new connection on Linux loopback (cpython-wire.md §6, Performance).
+ * `net.Socket`, or over a `tls.TLSSocket` when `tls` is given (tls.ts). Every TCP socket we open or
+ * accept has Nagle's algorithm off: CPython leaves it on and pays ~40 ms per new connection on Linux
+ * loopback (cpython-wire.md §6, Performance).
  */
 import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
+import tls from 'node:tls';
 import { debuglog } from 'node:util';
 import { AddressError, ConnectionClosedError } from '../errors.js';
 import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
 import { COALESCE_LIMIT, FrameDecoder, encodeFrame, frameHeader, writeFrameHeader } from './framing.js';
 import type { Address, TcpAddress } from './address.js';
 import { addressFamily, connectError, formatAddress, listenError } from './address.js';
+import { clientTlsOptions, dropFailedClients, encryptionOf, loadServerTls, serverTlsOptions, tlsConnectError, whenAccepted, type TlsOptions } from './tls.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
 
 const debug = debuglog('mpmanager');
@@ -39,9 +42,9 @@ const READ_CHUNK = 64 * 1024;
 const DIRECT_MIN = 16 * 1024;
 
 /**
- * Reads a connecting socket into buffers we choose (Node's `onread`, which accepted sockets lack on
- * Node 20): one reused buffer for ordinary reads, and for a large frame the frame's own buffer, so its
- * bytes are copied once, by the kernel, and reads are as large as the data waiting.
+ * Reads a connecting socket into buffers we choose (Node's `onread`, which accepted sockets and TLS
+ * sockets lack on Node 20): one reused buffer for ordinary reads, and for a large frame the frame's own
+ * buffer, so its bytes are copied once, by the kernel, and reads are as large as the data waiting.
  */
 class DirectReads {
   readonly #scratch = Buffer.allocUnsafe(READ_CHUNK);
@@ -76,6 +79,7 @@ class DirectReads {
 export class StreamTransport implements Transport {
   readonly kind: 'tcp' | 'unix';
   readonly peerAddress: Address;
+  readonly encryption: string | null;
   readonly #socket: net.Socket;
   readonly #decoder: FrameDecoder;
   #sink: FrameSink | null = null;
@@ -103,10 +107,14 @@ export class StreamTransport implements Transport {
   /** Outgoing bytes buffered (socket plus batch) above which `send` reports backpressure. */
   readonly #highWater: number;
 
-  /** `reads`: the `onread` hooks the socket was made with, if any; then it must still be paused. */
+  /**
+   * `socket` is not read from until `start()`: it is fresh, or paused. `reads`: the `onread` hooks it was
+   * made with, if any. A TLS socket must have completed its handshake.
+   */
   constructor(socket: net.Socket, kind: 'tcp' | 'unix', options: TransportOptions = {}, reads: DirectReads | null = null) {
     this.#socket = socket;
     this.kind = kind;
+    this.encryption = encryptionOf(socket);
     if (kind === 'tcp') socket.setNoDelay(true);
     this.peerAddress = kind === 'tcp' ? [socket.remoteAddress ?? '', socket.remotePort ?? 0] : '';
     this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize, reads !== null);
@@ -126,8 +134,7 @@ export class StreamTransport implements Transport {
   start(sink: FrameSink): void {
     this.#sink = sink;
     const socket = this.#socket;
-    if (this.#reads !== null) socket.resume();
-    else {
+    if (this.#reads === null) {
       socket.on('data', (chunk: Buffer) => {
         if (this.#done) return;
         try {
@@ -137,6 +144,7 @@ export class StreamTransport implements Transport {
         }
       });
     }
+    socket.resume();
     socket.on('end', () => {
       if (this.#done) return;
       try {
@@ -323,6 +331,7 @@ function kindOf(address: Address): 'tcp' | 'unix' {
 
 export function connectStream(address: Address, options: TransportOptions = {}): Promise<StreamTransport> {
   const kind = kindOf(address);
+  if (options.tls !== undefined) return connectTls(address, kind, options, options.tls);
   return new Promise((resolve, reject) => {
     const reads = new DirectReads();
     const onread = { buffer: reads.buffer, callback: reads.callback };
@@ -341,6 +350,24 @@ export function connectStream(address: Address, options: TransportOptions = {}):
       resolve(new StreamTransport(socket, kind, options, reads));
     });
   });
+}
+
+/** `connectStream` over TLS: resolves once the server has accepted this client (tls.ts, `whenAccepted`). */
+async function connectTls(address: Address, kind: 'tcp' | 'unix', options: TransportOptions, tlsOptions: TlsOptions): Promise<StreamTransport> {
+  const secure = clientTlsOptions(address, tlsOptions);
+  let socket: tls.TLSSocket;
+  try {
+    // (tls.connect takes no noDelay option: it is set at once, so Nagle holds back no handshake flight.)
+    socket =
+      kind === 'tcp'
+        ? tls.connect({ ...secure, host: (address as TcpAddress)[0], port: (address as TcpAddress)[1] }).setNoDelay(true)
+        : tls.connect({ ...secure, path: socketPath(address as string) });
+  } catch (err) {
+    // Node loads the key and certificates here, and throws when it cannot.
+    throw tlsConnectError(address, err, false);
+  }
+  await whenAccepted(socket, address, options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout);
+  return new StreamTransport(socket, kind, options);
 }
 
 export type StreamListenOptions = TransportOptions & LimitOptions<'backlog'>;
@@ -411,9 +438,18 @@ export async function listenStream(
   onTransport: (transport: StreamTransport) => void,
 ): Promise<TransportServer> {
   const kind = kindOf(address);
-  const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
-    onTransport(new StreamTransport(socket, kind, options));
-  });
+  const accept = (socket: net.Socket) => onTransport(new StreamTransport(socket, kind, options));
+  const secure = options.tls;
+  // A TLS server hands over a socket once its handshake is done (and, with requestCert, the client's
+  // certificate verified: Node drops the others itself).
+  let server: net.Server;
+  if (secure === undefined) server = net.createServer({ noDelay: true, pauseOnConnect: false }, accept);
+  else {
+    const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout;
+    const tlsServer = loadServerTls(address, () => tls.createServer({ ...serverTlsOptions(address, secure, handshakeTimeout), noDelay: true }, accept));
+    dropFailedClients(tlsServer, address);
+    server = tlsServer;
+  }
   const backlog = options.backlog ?? DEFAULT_LIMITS.backlog;
   const path = kind === 'unix' ? socketPath(address as string) : '';
   const abstract = path.startsWith('\0');

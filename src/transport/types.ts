@@ -3,6 +3,7 @@
  */
 import type { LimitOptions } from '../limits.js';
 import type { Address } from './address.js';
+import type { TlsOptions } from './tls.js';
 
 /** Receives what a transport delivers. */
 export interface FrameSink {
@@ -17,6 +18,11 @@ export interface Transport {
   readonly kind: string;
   /** The peer's address: `[host, port]` for TCP, `''` for Unix sockets (as CPython's `last_accepted`). */
   readonly peerAddress: Address;
+  /**
+   * How the bytes are protected on the wire: null in clear; otherwise what protects them, read once it
+   * is in place, e.g. `tls TLSv1.3 TLS_AES_256_GCM_SHA384` (see tls.ts).
+   */
+  readonly encryption: string | null;
   /** Frames above this size are refused from their header and close the transport. */
   maxFrameSize: number;
   /** Starts delivering frames to `sink`. Call once. */
@@ -47,8 +53,18 @@ export interface Transport {
   destroy(error?: Error): void;
 }
 
-/** Options shared by every transport. */
-export type TransportOptions = LimitOptions<'maxFrameSize' | 'writeHighWaterMark'>;
+/**
+ * Options shared by every transport. `handshakeTimeout` bounds the TLS handshake, where there is one
+ * (tls.ts).
+ */
+export type TransportOptions = LimitOptions<'maxFrameSize' | 'writeHighWaterMark' | 'handshakeTimeout'> & {
+  /**
+   * TLS (TCP, Unix sockets, and required by `wss://` addresses): connecting, the server's certificate
+   * is checked against `ca` (or Node's public CAs); listening, `key` and `cert` are required. Default: no
+   * TLS (and a `wss://` address connects checking against Node's public CAs).
+   */
+  tls?: TlsOptions | undefined;
+};
 
 /** A bound, listening transport endpoint. */
 export interface TransportServer {

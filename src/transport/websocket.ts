@@ -1,13 +1,18 @@
 /**
  * WebSocket transport (ws): one frame is one binary WebSocket message, with no length prefix, since
  * WebSocket already delimits messages. The frame limit is ws's `maxPayload` (an oversized message closes
- * with status 1009). Compression stays off (ws's own advice for small messages).
+ * with status 1009). Compression stays off (ws's own advice for small messages). `wss://` addresses run
+ * over TLS (tls.ts): listening on one needs `tls.key` and `tls.cert`.
  */
-import { createServer } from 'node:http';
-import { WebSocket, WebSocketServer } from 'ws';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
 import { AddressError, ConnectionClosedError, FrameTooLargeError } from '../errors.js';
 import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
 import { connectError, handshakeRefused, listenError, type Address } from './address.js';
+import { clientTlsOptions, dropFailedClients, encryptionOf, loadServerTls, serverTlsOptions, tlsConnectError } from './tls.js';
 import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
 
 const POLICY_VIOLATION = 1008;
@@ -16,6 +21,7 @@ const MESSAGE_TOO_BIG = 1009;
 export class WebSocketTransport implements Transport {
   readonly kind = 'ws';
   readonly peerAddress: Address;
+  readonly encryption: string | null;
   readonly #ws: WebSocket;
   #max: number;
   #sink: FrameSink | null = null;
@@ -27,9 +33,11 @@ export class WebSocketTransport implements Transport {
   /** Bytes buffered for sending above which `send()` reports backpressure. */
   readonly #highWater: number;
 
-  constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions = {}) {
+  /** `encryption`: what protects the socket under `ws` (`encryptionOf` it), null for ws://. */
+  constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions, encryption: string | null) {
     this.#ws = ws;
     this.peerAddress = peerAddress;
+    this.encryption = encryption;
     this.#max = options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize;
     this.#highWater = options.writeHighWaterMark ?? DEFAULT_LIMITS.writeHighWaterMark;
     ws.binaryType = 'nodebuffer';
@@ -138,14 +146,43 @@ function parseWsUrl(address: string): URL {
   }
 }
 
-export function connectWebSocket(address: string, options: TransportOptions = {}): Promise<WebSocketTransport> {
-  parseWsUrl(address);
+export async function connectWebSocket(address: string, options: TransportOptions = {}): Promise<WebSocketTransport> {
+  const secure = parseWsUrl(address).protocol === 'wss:';
+  if (!secure && options.tls !== undefined) throw plainWithTls(address);
+  // wss:// without tls options still checks the server against Node's public CAs.
+  const tlsOptions = secure ? clientTlsOptions(address, options.tls ?? {}) : {};
   return new Promise((resolve, reject) => {
+    let socket: net.Socket | null = null;
+    let secured = false;
+    /**
+     * ws's own connectors (`tlsConnect`, `netConnect` in ws/lib/websocket.js), keeping the socket: its
+     * no-delay is set from the start, its TLS description is the transport's `encryption`, and whether
+     * its TLS handshake completed tells the errors apart (a refused client certificate closes after it).
+     */
+    const connect = (opts: tls.ConnectionOptions & net.TcpNetConnectOpts & { socketPath?: string }): net.Socket => {
+      if (secure) {
+        const servername = opts.servername ?? (net.isIP(opts.host ?? '') ? '' : opts.host);
+        const tlsSocket = tls.connect({ ...opts, path: undefined, ...(servername === undefined ? {} : { servername }) });
+        tlsSocket.once('secureConnect', () => (secured = true));
+        socket = tlsSocket;
+      } else {
+        socket = net.connect({ ...opts, path: opts.socketPath });
+      }
+      return socket.setNoDelay(true);
+    };
+    const describe = (err: unknown) => (secure ? tlsConnectError(address, err, secured) : connectError(address, err));
+    const wsOptions: ClientOptions = {
+      perMessageDeflate: false,
+      maxPayload: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize,
+      createConnection: connect as unknown as typeof net.createConnection,
+      // Over TLS, the opening handshake (TCP, TLS and the HTTP upgrade) is bounded, as a stream's TLS is.
+      ...(secure ? { ...tlsOptions, handshakeTimeout: options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout } : {}),
+    };
     let ws: WebSocket;
     try {
-      ws = new WebSocket(address, { perMessageDeflate: false, maxPayload: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize });
+      ws = new WebSocket(address, wsOptions);
     } catch (err) {
-      reject(connectError(address, err));
+      reject(describe(err));
       return;
     }
     let failed = false;
@@ -155,7 +192,7 @@ export function connectWebSocket(address: string, options: TransportOptions = {}
       reject(err);
     };
     // Stays on: aborting a refused upgrade makes ws report the aborted request too.
-    const onError = (err: Error) => fail(connectError(address, err));
+    const onError = (err: Error) => fail(describe(err));
     ws.on('error', onError);
     // An HTTP reply instead of the upgrade (a wrong path, a proxy asking for credentials): ws would
     // report it as a plain `Error('Unexpected server response: 404')`.
@@ -166,11 +203,13 @@ export function connectWebSocket(address: string, options: TransportOptions = {}
     });
     ws.once('open', () => {
       ws.off('error', onError);
-      const sock = (ws as unknown as { _socket?: { setNoDelay?(b: boolean): void } })._socket;
-      sock?.setNoDelay?.(true);
-      resolve(new WebSocketTransport(ws, address, options));
+      resolve(new WebSocketTransport(ws, address, options, socket === null ? null : encryptionOf(socket)));
     });
   });
+}
+
+function plainWithTls(address: string): AddressError {
+  return new AddressError(`${address} is a plain WebSocket address, but tls was given: write it as ${address.replace(/^ws:/, 'wss:')}`);
 }
 
 export async function listenWebSocket(
@@ -179,11 +218,22 @@ export async function listenWebSocket(
   onTransport: (transport: WebSocketTransport) => void,
 ): Promise<TransportServer> {
   const url = parseWsUrl(address);
+  const secure = url.protocol === 'wss:';
+  if (!secure && options.tls !== undefined) throw plainWithTls(address);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const path = url.pathname || '/';
-  const http = createServer((_, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' }).end('this endpoint speaks WebSocket: connect with ws://\n');
-  });
+  const notUpgrade = (_: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(426, { 'content-type': 'text/plain' }).end(`this endpoint speaks WebSocket: connect with ${url.protocol}//\n`);
+  };
+  let http: HttpServer;
+  if (!secure) http = createServer(notUpgrade);
+  else {
+    // Without tls, serverTlsOptions refuses the address, saying which options it needs.
+    const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout;
+    const https = loadServerTls(address, () => createHttpsServer(serverTlsOptions(address, options.tls ?? {}, handshakeTimeout), notUpgrade));
+    dropFailedClients(https, address);
+    http = https;
+  }
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize, perMessageDeflate: false });
   http.on('upgrade', (req, socket, head) => {
     const reqPath = new URL(req.url ?? '/', 'http://x').pathname;
@@ -191,19 +241,19 @@ export async function listenWebSocket(
       socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
       return;
     }
-    (socket as import('node:net').Socket).setNoDelay(true);
+    (socket as net.Socket).setNoDelay(true);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      onTransport(new WebSocketTransport(ws, [req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0], options));
+      onTransport(new WebSocketTransport(ws, [req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0], options, encryptionOf(req.socket)));
     });
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen({ host, port: Number(url.port || 80), backlog: options.backlog ?? DEFAULT_LIMITS.backlog }, resolve);
+    http.listen({ host, port: Number(url.port || (secure ? 443 : 80)), backlog: options.backlog ?? DEFAULT_LIMITS.backlog }, resolve);
   }).catch((err: unknown) => {
     // As the stream transport does: a named error that says what to do.
     throw listenError(address, err);
   });
-  const port = (http.address() as import('node:net').AddressInfo).port;
+  const port = (http.address() as net.AddressInfo).port;
   const bound = `${url.protocol}//${url.hostname}:${port}${path}`;
   return {
     address: bound,

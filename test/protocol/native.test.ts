@@ -189,6 +189,7 @@ describe('BlobInbox.receive', () => {
 class RecordingTransport implements Transport {
   readonly kind = 'recording';
   readonly peerAddress = '';
+  readonly encryption = null;
   maxFrameSize = 1 << 30;
   readonly whenClosed = Promise.resolve();
   readonly sent: Array<{ op: 'send' | 'sendParts'; parts: readonly Uint8Array[] }> = [];
