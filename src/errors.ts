@@ -30,6 +30,7 @@ export const ErrorCode = {
   IdleTimeout: 'MPM_ERR_IDLE_TIMEOUT',
   TooManyConnections: 'MPM_ERR_TOO_MANY_CONNECTIONS',
   Connect: 'MPM_ERR_CONNECT',
+  Channel: 'MPM_ERR_CHANNEL',
   Python: 'MPM_ERR_PYTHON',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -193,6 +194,33 @@ export class ConnectError extends MpmError {
     super(ErrorCode.Connect, message, 'cause' in details ? { cause: details.cause } : undefined);
     this.syscallCode = details.syscallCode;
     this.httpStatus = details.httpStatus;
+  }
+}
+
+/** Why an encrypted channel failed or could not be set up (`ChannelError.reason`). */
+export const ChannelFault = {
+  /** A record failed to authenticate: altered, dropped, replayed or reordered on the way. */
+  Record: 'record',
+  /** A record larger than the channel allows, or of a type it does not know. */
+  Malformed: 'malformed',
+  /** The peer's data ended without the channel's close record. */
+  Truncated: 'truncated',
+  /** The key exchange was malformed or tampered with (a wrong MAC, a degenerate key, an unknown suite). */
+  KeyExchange: 'key-exchange',
+  /** The two sides' encryption policies cannot agree (one requires encryption, the other has it off). */
+  Policy: 'policy',
+} as const;
+export type ChannelFault = (typeof ChannelFault)[keyof typeof ChannelFault];
+
+/**
+ * The encrypted channel failed (the connection was closed at once, and the peer was told nothing but the
+ * close), or the two sides' encryption policies cannot agree.
+ */
+export class ChannelError extends MpmError {
+  readonly reason: ChannelFault;
+  constructor(reason: ChannelFault, message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Channel, message, options);
+    this.reason = reason;
   }
 }
 

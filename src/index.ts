@@ -1,7 +1,9 @@
 /**
  * mpmanager's public API: exactly what users get. Internals stay out of it.
  */
-export { Connection, Listener, Client, Pipe, type ConnectionOptions, type ListenerOptions, type ClientOptions } from './connection/index.js';
+export { Connection, Listener, Client, Pipe, type ConnectionOptions, type ListenerOptions, type ClientOptions, type EncryptionOptions, type SecurityOptions } from './connection/index.js';
+export type { EncryptionPolicy, SuiteName } from './channel/index.js';
+export type { TlsOptions } from './transport/tls.js';
 export { type Address, type TcpAddress, parseAddress, formatAddress } from './transport/address.js';
 export { BaseManager, type ManagerOptions } from './manager/base-manager.js';
 export { SyncManager } from './manager/sync-manager.js';
@@ -22,7 +24,7 @@ export { Token } from './codec/token.js';
 export { Tuple, tuple, Slice } from './codec/values.js';
 export { type Codec, registerCodec } from './codec/index.js';
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
-export { ErrorCode, MpmError, ConnectError, AuthenticationError, HandshakeTimeoutError, FrameTooLargeError, TruncatedFrameError, BadMessageLengthError, BufferTooShortError, ConnectionClosedError, ProtocolError, CodecError, DecodeBudgetError, DigitLimitError, ForbiddenGlobalError, AddressError, InvalidArgumentError, TimeoutError, AbortError, NotExposedError, UnknownTypeidError, UnknownObjectError, ShutdownRefusedError, IdleTimeoutError, TooManyConnectionsError, StateError, RemoteError } from './errors.js';
+export { ErrorCode, MpmError, ConnectError, ChannelError, ChannelFault, AuthenticationError, HandshakeTimeoutError, FrameTooLargeError, TruncatedFrameError, BadMessageLengthError, BufferTooShortError, ConnectionClosedError, ProtocolError, CodecError, DecodeBudgetError, DigitLimitError, ForbiddenGlobalError, AddressError, InvalidArgumentError, TimeoutError, AbortError, NotExposedError, UnknownTypeidError, UnknownObjectError, ShutdownRefusedError, IdleTimeoutError, TooManyConnectionsError, StateError, RemoteError } from './errors.js';
 export {
   PythonError,
   KeyError,

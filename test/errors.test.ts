@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as errors from '../src/errors.js';
 import * as pythonErrors from '../src/python-errors.js';
-import { remoteError, ConnectError, AbortError, AddressError, AuthenticationError, BadMessageLengthError, BufferTooShortError, CodecError, ConnectionClosedError, DecodeBudgetError, DigitLimitError, IdleTimeoutError, TooManyConnectionsError, ErrorCode, ForbiddenGlobalError, FrameTooLargeError, HandshakeTimeoutError, InvalidArgumentError, MpmError, NotExposedError, ProtocolError, RemoteError, ShutdownRefusedError, StateError, TimeoutError, TruncatedFrameError, UnknownObjectError, UnknownTypeidError } from '../src/errors.js';
+import { remoteError, ChannelError, ChannelFault, ConnectError, AbortError, AddressError, AuthenticationError, BadMessageLengthError, BufferTooShortError, CodecError, ConnectionClosedError, DecodeBudgetError, DigitLimitError, IdleTimeoutError, TooManyConnectionsError, ErrorCode, ForbiddenGlobalError, FrameTooLargeError, HandshakeTimeoutError, InvalidArgumentError, MpmError, NotExposedError, ProtocolError, RemoteError, ShutdownRefusedError, StateError, TimeoutError, TruncatedFrameError, UnknownObjectError, UnknownTypeidError } from '../src/errors.js';
 import { PyAssertionError, AttributeError, BrokenBarrierError, Empty, Full, IndexError, KeyError, PyNotImplementedError, PYTHON_ERRORS, PyRuntimeError, PyTypeError, PythonError, StopIteration, ValueError, ZeroDivisionError, makePythonError } from '../src/python-errors.js';
 
 type Row = [name: string, make: () => MpmError, code: string, message: RegExp];
@@ -16,6 +16,7 @@ const TABLE: Row[] = [
   ['BadMessageLengthError', () => new BadMessageLengthError(11, 10), 'MPM_ERR_BAD_MESSAGE_LENGTH', /bad message length/],
   ['BufferTooShortError', () => new BufferTooShortError(new Uint8Array(6), 4), 'MPM_ERR_BUFFER_TOO_SHORT', /6 bytes.*room for 4/],
   ['ConnectionClosedError', () => new ConnectionClosedError(), 'MPM_ERR_CONNECTION_CLOSED', /closed/],
+  ['ChannelError', () => new ChannelError(ChannelFault.Record, 'a record failed to authenticate'), 'MPM_ERR_CHANNEL', /failed to authenticate/],
   ['ConnectError', () => new ConnectError('no manager listening at 127.0.0.1:5000: is the server running? (ECONNREFUSED)', { syscallCode: 'ECONNREFUSED' }), 'MPM_ERR_CONNECT', /no manager listening.*is the server running/],
   ['ProtocolError', () => new ProtocolError('bad frame'), 'MPM_ERR_PROTOCOL', /bad frame/],
   ['CodecError', () => new CodecError('bad bytes'), 'MPM_ERR_CODEC', /bad bytes/],

@@ -15,6 +15,9 @@
  *
  *   MARK = 89 4d 50 4d 0d 0a 1a 0a  ('\x89MPM\r\n\x1a\n', 8 bytes): "this peer is mpmanager"
  *
+ *   Between two mpmanager peers the key exchange follows (src/channel/key-exchange.ts): the server sends
+ *   its offer K1 right after frame 5, the client its choice K2 right after frame 6.
+ *
  * The mark tells an mpmanager peer, before its first frame, that the other side is mpmanager too (so a
  * manager client can speak the native dialect) or a stock CPython peer (which speaks pickle only). A
  * CPython peer takes the marked challenge as any other: 3.12+ reads the '{digest}' prefix and MACs the
@@ -148,8 +151,12 @@ export async function deliverChallenge(channel: HandshakeChannel, key: Buffer, d
   channel.sendBytes(WELCOME);
 }
 
-/** Responder side: answers the peer's challenge and expects WELCOME. Resolves with what the challenger is. */
-export async function answerChallenge(channel: HandshakeChannel, key: Buffer): Promise<Peer> {
+/**
+ * Responder side: answers the peer's challenge and expects WELCOME. Resolves with what the challenger is.
+ * `onAnswered` runs right after the answer is sent, before the verdict comes back (the server sends its
+ * key-exchange offer there, so it costs no round trip).
+ */
+export async function answerChallenge(channel: HandshakeChannel, key: Buffer, onAnswered?: (peer: Peer) => void): Promise<Peer> {
   const message = await channel.recvBytes();
   if (message.length < CHALLENGE.length || !message.subarray(0, CHALLENGE.length).equals(CHALLENGE)) {
     throw new AuthenticationError(
@@ -159,15 +166,17 @@ export async function answerChallenge(channel: HandshakeChannel, key: Buffer): P
   const payload = message.subarray(CHALLENGE.length);
   if (payload.length < LEGACY_MESSAGE_LENGTH) throw new AuthenticationError(`challenge too short: ${payload.length} bytes`);
   channel.sendBytes(answerFor(key, payload));
+  const peer = peerOf(payload);
+  onAnswered?.(peer);
   const reply = await channel.recvBytes();
   if (!reply.equals(WELCOME)) throw new AuthenticationError(`${DIFFERENT_KEYS} (the peer rejected our digest)`);
-  return peerOf(payload);
+  return peer;
 }
 
 /** The accepting side's handshake: challenge first, then answer (`Listener.accept`). Resolves with what the client is. */
-export async function serverHandshake(channel: HandshakeChannel, key: Buffer): Promise<Peer> {
+export async function serverHandshake(channel: HandshakeChannel, key: Buffer, onAnswered?: (peer: Peer) => void): Promise<Peer> {
   await deliverChallenge(channel, key);
-  return answerChallenge(channel, key);
+  return answerChallenge(channel, key, onAnswered);
 }
 
 /**

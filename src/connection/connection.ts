@@ -14,9 +14,31 @@ import {
   InvalidArgumentError,
   StateError,
 } from '../errors.js';
-import type { Address } from '../transport/address.js';
+import { debuglog } from 'node:util';
+import {
+  ChannelError,
+  ChannelFault,
+} from '../errors.js';
+import {
+  DEFAULT_SERVER_POLICY,
+  SealedTransport,
+  ServerKeyExchange,
+  checkPolicy,
+  checkSuites,
+  clientKeyExchange,
+  isLocalAddress,
+  nodeCrypto,
+  type ChannelKeys,
+  type EncryptionPolicy,
+  type KeyExchangeResult,
+  type SuiteName,
+} from '../channel/index.js';
+import { formatAddress, type Address } from '../transport/address.js';
 import type { FrameSink, Transport } from '../transport/types.js';
-import { clientHandshake, serverHandshake, toKey, type Peer } from './auth.js';
+import type { TlsOptions } from '../transport/tls.js';
+import { CHALLENGE, Peer, clientHandshake, peerOf, serverHandshake, toKey } from './auth.js';
+
+const debug = debuglog('mpmanager');
 
 /** Received frames held before the transport is paused (receive backpressure). */
 const QUEUE_HIGH_WATER = 1024;
@@ -34,7 +56,30 @@ export interface ConnectionOptions {
   writable?: boolean | undefined;
 }
 
-export type HandshakeOptions = LimitOptions<'handshakeTimeout'>;
+/** Whether a connection is encrypted after the handshake (src/channel/). */
+export interface EncryptionOptions {
+  /**
+   * Whether the connection is encrypted after the handshake, when the peer is mpmanager too (a stock
+   * CPython peer cannot encrypt): `'off'`, `'prefer'` or `'require'` (src/channel/policy.ts). Default:
+   * `'prefer'` when accepting; when connecting, `'off'` towards this machine (a Unix socket, a loopback
+   * host) and `'prefer'` beyond it. A TLS connection is encrypted already and satisfies `'require'`.
+   */
+  encryption?: EncryptionPolicy | undefined;
+  /** The cipher suites offered or accepted, in preference order. Default: aes-256-gcm, xsalsa20-poly1305. */
+  encryptionSuites?: readonly SuiteName[] | undefined;
+}
+
+/** Encryption and TLS, as every endpoint (listener, client, manager, server) takes them. */
+export interface SecurityOptions extends EncryptionOptions {
+  /**
+   * TLS (TCP and `wss://` addresses). Listening: key and certificate, and `ca` with `requestCert` to
+   * verify clients' certificates. Connecting: `ca` to trust the server's certificate, key and cert to
+   * show one. TLS connections count as encrypted; no key exchange runs inside them.
+   */
+  tls?: TlsOptions | undefined;
+}
+
+export interface HandshakeOptions extends LimitOptions<'handshakeTimeout'>, EncryptionOptions {}
 
 /** Frames each side receives during the handshake: a challenge, an answer, and a verdict. */
 const HANDSHAKE_FRAMES = 3;
@@ -45,7 +90,7 @@ interface Waiter {
 }
 
 export class Connection implements AsyncIterable<unknown> {
-  readonly #transport: Transport;
+  #transport: Transport;
   #codec: Codec;
   #auto: boolean;
   readonly #readable: boolean;
@@ -62,6 +107,11 @@ export class Connection implements AsyncIterable<unknown> {
   #handshakeFrames: { left: number; limit: number } | null = null;
   #paused = false;
   #peer: Peer | null = null;
+  /** Where the transport delivers: this connection, or the sealed channel once there is one. */
+  #rawSink: FrameSink = {
+    frame: (frame) => this.#onFrame(frame),
+    closed: (error) => this.#onClosed(error ?? null),
+  };
 
   constructor(transport: Transport, options: ConnectionOptions = {}) {
     this.#transport = transport;
@@ -71,8 +121,8 @@ export class Connection implements AsyncIterable<unknown> {
     this.#writable = options.writable ?? true;
     if (!this.#readable && !this.#writable) throw new InvalidArgumentError('at least one of readable and writable must be true');
     transport.start({
-      frame: (frame) => this.#onFrame(frame),
-      closed: (error) => this.#onClosed(error ?? null),
+      frame: (frame) => this.#rawSink.frame(frame),
+      closed: (error) => this.#rawSink.closed(error),
     });
   }
 
@@ -108,6 +158,13 @@ export class Connection implements AsyncIterable<unknown> {
    */
   get peer(): Peer | null {
     return this.#peer;
+  }
+  /**
+   * How this connection's bytes are protected: the channel's suite (`'aes-256-gcm'`,
+   * `'xsalsa20-poly1305'`), TLS's description, or null in clear.
+   */
+  get encryption(): string | null {
+    return this.#transport.encryption;
   }
 
   /** Sends an object, encoded with the connection's codec. */
@@ -264,21 +321,26 @@ export class Connection implements AsyncIterable<unknown> {
     this.close();
   }
 
-  /** Runs the accepting side's handshake (challenge first). */
+  /**
+   * Runs the accepting side's handshake (challenge first), then, with an mpmanager peer, the key
+   * exchange. A stock CPython peer is accepted in clear whatever the policy: refusing it is the caller's
+   * decision (a listener closes it, a manager server tells it why).
+   */
   async acceptHandshake(authkey: string | Uint8Array, options: HandshakeOptions = {}): Promise<void> {
-    await this.#handshake(serverHandshake, authkey, options);
+    await this.#handshake(true, authkey, options);
   }
 
-  /** Runs the connecting side's handshake (answer first). */
+  /**
+   * Runs the connecting side's handshake (answer first), then, with an mpmanager server, the key
+   * exchange. With `encryption: 'require'`, a server that cannot encrypt (a stock CPython one) is refused
+   * with `ChannelError`.
+   */
   async connectHandshake(authkey: string | Uint8Array, options: HandshakeOptions = {}): Promise<void> {
-    await this.#handshake(clientHandshake, authkey, options);
+    await this.#handshake(false, authkey, options);
   }
 
-  async #handshake(
-    run: typeof serverHandshake,
-    authkey: string | Uint8Array,
-    { handshakeTimeout = DEFAULT_LIMITS.handshakeTimeout }: HandshakeOptions,
-  ): Promise<void> {
+  async #handshake(accepting: boolean, authkey: string | Uint8Array, options: HandshakeOptions): Promise<void> {
+    const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout;
     const key = toKey(authkey);
     const transport = this.#transport;
     const limit = transport.maxFrameSize;
@@ -297,7 +359,7 @@ export class Connection implements AsyncIterable<unknown> {
       timer.unref?.();
     });
     try {
-      this.#peer = await Promise.race([run({ sendBytes: (b) => this.#transport.send(b), recvBytes: () => this.#next() }, key), timeout]);
+      await Promise.race([this.#authenticate(accepting, key, options), timeout]);
     } catch (err) {
       // A failed handshake leaves nothing to say: close after the FAILURE frame went out.
       this.close();
@@ -307,6 +369,86 @@ export class Connection implements AsyncIterable<unknown> {
     }
     this.#handshakeFrames = null;
     transport.maxFrameSize = limit;
+  }
+
+  /** CPython's handshake, then the key exchange when both sides are mpmanager and the transport is not TLS. */
+  async #authenticate(accepting: boolean, key: Buffer, options: HandshakeOptions): Promise<void> {
+    const transport = this.#transport;
+    const policy = checkPolicy(options.encryption) ?? (accepting ? DEFAULT_SERVER_POLICY : this.#defaultClientPolicy());
+    const suites = checkSuites(options.encryptionSuites);
+    const exchange = transport.encryption === null;
+    // Every handshake frame in order, sent and received alike; F1, F2, F4, F5 go into the transcript.
+    const frames: Uint8Array[] = [];
+    const transcript = () => [frames[0], frames[1], frames[3], frames[4]] as Uint8Array[];
+    const channel = {
+      sendBytes: (b: Uint8Array) => {
+        frames.push(b);
+        transport.send(b);
+      },
+      recvBytes: async () => {
+        const frame = await this.#next();
+        frames.push(frame);
+        // The peer's challenge says whether it is mpmanager; then one more frame (K1 or K2) is a
+        // handshake frame, under the handshake's size limit.
+        if (exchange && this.#handshakeFrames !== null && isMarkedChallenge(frame)) this.#handshakeFrames.left++;
+        return frame;
+      },
+    };
+    const kx = { crypto: nodeCrypto, authkey: key, policy, suites };
+    let result: KeyExchangeResult = { keys: null };
+    if (accepting) {
+      let offer: ServerKeyExchange | null = null;
+      this.#peer = await serverHandshake(channel, key, (peer) => {
+        if (peer !== Peer.Mpmanager || !exchange) return;
+        offer = new ServerKeyExchange({ ...kx, handshake: transcript() });
+        transport.send(offer.offer);
+      });
+      if (offer !== null) result = (offer as ServerKeyExchange).finish(await this.#next());
+    } else {
+      this.#peer = await clientHandshake(channel, key);
+      if (this.#peer === Peer.Mpmanager && exchange) {
+        const answer = clientKeyExchange({ ...kx, handshake: transcript() }, await this.#next(), this.#where());
+        transport.send(answer.send);
+        if ('error' in answer) throw answer.error;
+        result = answer.result;
+      } else if (policy === 'require' && exchange) {
+        throw new ChannelError(
+          ChannelFault.Policy,
+          `the server at ${this.#where()} is a stock CPython peer, which cannot encrypt, and this client requires encryption`,
+        );
+      }
+    }
+    if (result.keys !== null) this.#secure(result.keys);
+    if (debug.enabled) {
+      debug('%s %s over %s: %s', accepting ? 'accepted' : 'connected to', this.#peer === Peer.Mpmanager ? 'an mpmanager peer' : 'a CPython peer', transport.kind, this.encryption === null ? 'in clear' : `encrypted (${this.encryption})`);
+    }
+  }
+
+  /** From now on the transport's frames are records of an encrypted channel. */
+  #secure(keys: ChannelKeys): void {
+    const sealed = new SealedTransport(this.#transport, keys);
+    // Frames that arrived right behind the key exchange are records already.
+    const early = this.#frames;
+    this.#frames = [];
+    this.#transport = sealed;
+    sealed.start({
+      frame: (frame) => this.#onFrame(frame),
+      closed: (error) => this.#onClosed(error ?? null),
+    });
+    this.#rawSink = sealed.sink;
+    for (const record of early) sealed.sink.frame(record);
+  }
+
+  /** `off` towards this machine (a Unix socket, a loopback host), `prefer` beyond it (policy.ts). */
+  #defaultClientPolicy(): EncryptionPolicy {
+    const transport = this.#transport;
+    if (transport.kind === 'unix' || transport.kind === 'memory') return 'off';
+    return isLocalAddress(transport.peerAddress) ? 'off' : 'prefer';
+  }
+
+  #where(): string {
+    const address = this.#transport.peerAddress;
+    return address === '' ? `a ${this.#transport.kind} socket` : formatAddress(address);
   }
 
   #decode(frame: Buffer, context?: DecodeContext): unknown {
@@ -387,5 +529,15 @@ export class Connection implements AsyncIterable<unknown> {
     }
     for (const waiter of this.#waiters.splice(0)) waiter.resolve(null);
     for (const wake of this.#pollers) wake();
+  }
+}
+
+/** True for a '#CHALLENGE#' frame carrying mpmanager's mark (auth.ts). */
+function isMarkedChallenge(frame: Buffer): boolean {
+  if (frame.length <= CHALLENGE.length || !frame.subarray(0, CHALLENGE.length).equals(CHALLENGE)) return false;
+  try {
+    return peerOf(frame.subarray(CHALLENGE.length)) === Peer.Mpmanager;
+  } catch {
+    return false;
   }
 }

@@ -11,15 +11,16 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import type { Codec } from '../codec/index.js';
-import { ConnectionClosedError, StateError } from '../errors.js';
+import { ChannelError, ChannelFault, ConnectionClosedError, StateError } from '../errors.js';
+import { checkPolicy } from '../channel/index.js';
 import type { Address } from '../transport/address.js';
 import { checkAddress, formatAddress, formatPeer, isWildcardAddress } from '../transport/address.js';
 import { connectTransport, listenTransport } from '../transport/index.js';
 import type { Transport, TransportServer } from '../transport/types.js';
 import { MemoryTransport } from '../transport/memory.js';
-import { Connection, type HandshakeOptions } from './connection.js';
+import { Connection, type HandshakeOptions, type SecurityOptions } from './connection.js';
 
-export interface ListenerOptions extends HandshakeOptions, LimitOptions<'backlog' | 'maxFrameSize' | 'writeHighWaterMark'> {
+export interface ListenerOptions extends HandshakeOptions, SecurityOptions, LimitOptions<'backlog' | 'maxFrameSize' | 'writeHighWaterMark'> {
   /** Shared secret; when given, every connection must pass the handshake. Default: none (no authentication). */
   authkey?: string | Uint8Array | null | undefined;
   /**
@@ -28,6 +29,14 @@ export interface ListenerOptions extends HandshakeOptions, LimitOptions<'backlog
    */
   serializer?: string | Codec | undefined;
 }
+
+/**
+ * With `encryption: 'require'`, a stock CPython client (which cannot encrypt) is closed right after its
+ * handshake (a `handshakeError`), so a bare `Client()` sees the connection end. A manager server sets
+ * this to receive such clients instead and tell them why in their own dialect.
+ * @internal
+ */
+export const ACCEPT_PLAINTEXT = Symbol('mpmanager.acceptPlaintext');
 
 const debug = debuglog('mpmanager');
 
@@ -62,7 +71,14 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
     address = checkAddress(address);
     let listener: Listener | undefined;
     const pending: Transport[] = [];
-    const transportOptions = { backlog: options.backlog, maxFrameSize: options.maxFrameSize, writeHighWaterMark: options.writeHighWaterMark };
+    checkPolicy(options.encryption);
+    const transportOptions = {
+      backlog: options.backlog,
+      maxFrameSize: options.maxFrameSize,
+      writeHighWaterMark: options.writeHighWaterMark,
+      handshakeTimeout: options.handshakeTimeout,
+      tls: options.tls,
+    };
     const server = await listenTransport(address, transportOptions, (transport) => {
       if (listener) listener.#onTransport(transport);
       else pending.push(transport);
@@ -137,6 +153,10 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
     if (authkey !== undefined && authkey !== null) {
       try {
         await conn.acceptHandshake(authkey, this.#options);
+        if (this.#options.encryption === 'require' && conn.encryption === null && !(this.#options as { [ACCEPT_PLAINTEXT]?: boolean })[ACCEPT_PLAINTEXT]) {
+          conn.close();
+          throw new ChannelError(ChannelFault.Policy, 'a stock CPython client connected, which cannot encrypt, and this listener requires encryption: it was closed');
+        }
       } catch (err) {
         debug('handshake failed with %s over %s: %s', formatPeer(transport.peerAddress, this.address), transport.kind, (err as Error).message);
         if (this.listenerCount('handshakeError') > 0) this.emit('handshakeError', err as Error, transport.peerAddress);
@@ -153,7 +173,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
   }
 }
 
-export interface ClientOptions extends HandshakeOptions, LimitOptions<'maxFrameSize'> {
+export interface ClientOptions extends HandshakeOptions, SecurityOptions, LimitOptions<'maxFrameSize'> {
   /** Shared secret; when given, the handshake runs. Default: none. */
   authkey?: string | Uint8Array | null | undefined;
   /** Codec for `send`/`recv`. Default `'msgpack'`; `'pickle'` talks to a stock Python `Listener`. */
@@ -163,7 +183,8 @@ export interface ClientOptions extends HandshakeOptions, LimitOptions<'maxFrameS
 /** Connects to a `Listener` (ours or CPython's) and authenticates if an authkey is given. */
 export async function Client(address: Address, options: ClientOptions = {}): Promise<Connection> {
   address = checkAddress(address);
-  const transport = await connectTransport(address, { maxFrameSize: options.maxFrameSize });
+  checkPolicy(options.encryption);
+  const transport = await connectTransport(address, { maxFrameSize: options.maxFrameSize, handshakeTimeout: options.handshakeTimeout, tls: options.tls });
   const conn = new Connection(transport, { serializer: options.serializer });
   if (options.authkey !== undefined && options.authkey !== null) await conn.connectHandshake(options.authkey, options);
   return conn;

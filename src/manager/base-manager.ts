@@ -16,11 +16,12 @@ import { checkAddress } from '../transport/address.js';
 import { Registry, type Callable, type TypeidOptions } from '../server/registry.js';
 import { SERVER_LIMITS, Server, type ServerLimits } from '../server/server.js';
 import type { LimitOptions } from '../limits.js';
+import type { SecurityOptions } from '../connection/index.js';
 import type { BaseProxy, ProxyClass, TransferableProxy } from '../../proxies/base-proxy.js';
 import { autoProxy, type AutoProxy } from '../../proxies/auto-proxy.js';
 
 /** Options of a manager: its own, and the limits of the server it starts (src/limits.ts documents each). */
-export interface ManagerOptions extends LimitOptions<keyof ServerLimits> {
+export interface ManagerOptions extends LimitOptions<keyof ServerLimits>, SecurityOptions {
   /** Shared secret. Default: `MPM_AUTHKEY` from the environment, else (for `start()`) a random key, readable as `manager.authkey`. */
   authkey?: string | Uint8Array | undefined;
   /** Whether any authenticated client may shut a started server down. Default false (only this process may). */
@@ -144,6 +145,9 @@ export class BaseManager {
       ...limits,
       authkey: this.#authkey,
       allowRemoteShutdown: o.allowRemoteShutdown,
+      encryption: o.encryption,
+      encryptionSuites: o.encryptionSuites,
+      tls: o.tls,
     });
     this.#address = server.address;
     return server;
@@ -184,7 +188,15 @@ export class BaseManager {
    */
   async #connectClient(shutdownKey: string | undefined): Promise<void> {
     const o = this.#options;
-    const common = { authkey: this.authkey, handshakeTimeout: o.handshakeTimeout, maxFrameSize: o.maxFrameSize, name: o.name };
+    const common = {
+      authkey: this.authkey,
+      handshakeTimeout: o.handshakeTimeout,
+      maxFrameSize: o.maxFrameSize,
+      name: o.name,
+      encryption: o.encryption,
+      encryptionSuites: o.encryptionSuites,
+      tls: o.tls,
+    };
     const native = { ...common, shutdownKey };
     const serializer = o.serializer;
     let client: ManagerClient;

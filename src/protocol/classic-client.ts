@@ -14,7 +14,7 @@
  */
 import { pickle } from '../codec/pickle/index.js';
 import type { DecodeContext } from '../codec/types.js';
-import { Client, type Connection } from '../connection/index.js';
+import { Client, type Connection, type SecurityOptions } from '../connection/index.js';
 import { ConnectionClosedError, ProtocolError, RemoteError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { Reply, request, tracebackError } from './classic.js';
@@ -22,7 +22,7 @@ import { armCall, isArmed, type CallOptions, type ManagerClient } from './client
 import { ObjectRef } from '../codec/ref.js';
 import { Token } from '../codec/token.js';
 
-export interface ClassicClientOptions {
+export interface ClassicClientOptions extends SecurityOptions {
   authkey: string | Uint8Array;
   /** Bound on each handshake, in milliseconds. Default 10 000. */
   handshakeTimeout?: number | undefined;
@@ -60,6 +60,12 @@ export class ClassicClient implements ManagerClient {
 
   get closed(): boolean {
     return this.#closedError !== null;
+  }
+
+  #encryption: string | null = null;
+  /** How this client's latest connection is protected (each call may use another connection). */
+  get encryption(): string | null {
+    return this.#encryption;
   }
 
   async call(ident: string | null, method: string, args: readonly unknown[] = [], kwds: Record<string, unknown> | null = null, options?: CallOptions, holder?: unknown): Promise<unknown> {
@@ -121,7 +127,17 @@ export class ClassicClient implements ManagerClient {
 
   async #connect(): Promise<Connection> {
     const o = this.#options;
-    return Client(this.serverAddress, { authkey: o.authkey, serializer: 'pickle', handshakeTimeout: o.handshakeTimeout, maxFrameSize: o.maxFrameSize });
+    const conn = await Client(this.serverAddress, {
+      authkey: o.authkey,
+      serializer: 'pickle',
+      handshakeTimeout: o.handshakeTimeout,
+      maxFrameSize: o.maxFrameSize,
+      encryption: o.encryption,
+      encryptionSuites: o.encryptionSuites,
+      tls: o.tls,
+    });
+    this.#encryption = conn.encryption;
+    return conn;
   }
 
   /** One request on its own control connection. */

@@ -17,6 +17,11 @@ export interface ManagerClient {
   /** The server's own address (what its tokens carry). */
   readonly serverAddress: Address;
   readonly closed: boolean;
+  /**
+   * How the connection is protected: the encrypted channel's suite, TLS's description, or null in clear
+   * (for a client of many connections, the latest one's).
+   */
+  readonly encryption: string | null;
   /** Turns references in replies into proxies; set by the manager that owns this client. */
   decodeContext: DecodeContext;
   /**

@@ -4,7 +4,7 @@
  * locally at once and its late reply, if any, is dropped by id, so the connection stays usable.
  */
 import { msgpack, type DecodeContext } from '../codec/index.js';
-import { Client, type Connection } from '../connection/index.js';
+import { Client, type Connection, type SecurityOptions } from '../connection/index.js';
 import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError, remoteError } from '../errors.js';
 import { Peer } from '../connection/auth.js';
 import { formatAddress, type Address } from '../transport/address.js';
@@ -14,7 +14,7 @@ import { armCall, isArmed, type CallOptions, type ManagerClient } from './client
 
 export type { CallOptions } from './client.js';
 
-export interface NativeClientOptions {
+export interface NativeClientOptions extends SecurityOptions {
   authkey: string | Uint8Array;
   /** Bound on the handshake, in milliseconds. Default 10 000. */
   handshakeTimeout?: number | undefined;
@@ -96,6 +96,9 @@ export class NativeClient implements ManagerClient {
       authkey: options.authkey,
       handshakeTimeout: options.handshakeTimeout,
       maxFrameSize: options.maxFrameSize,
+      encryption: options.encryption,
+      encryptionSuites: options.encryptionSuites,
+      tls: options.tls,
     });
     if (conn.peer !== Peer.Mpmanager) {
       conn.close();
@@ -124,6 +127,11 @@ export class NativeClient implements ManagerClient {
 
   get closed(): boolean {
     return this.#closedError !== null;
+  }
+
+  /** How the connection is protected: the channel's cipher suite, TLS's description, or null in clear. */
+  get encryption(): string | null {
+    return this.#conn.encryption;
   }
 
   /** Calls in flight. */

@@ -6,10 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
-import { Listener, type Connection } from '../connection/index.js';
+import { ACCEPT_PLAINTEXT, Listener, type Connection, type ListenerOptions, type SecurityOptions } from '../connection/index.js';
 import { ObjectRef } from '../codec/ref.js';
 import { Token } from '../codec/token.js';
-import { IdleTimeoutError, InvalidArgumentError, ProtocolError, ShutdownRefusedError, StateError, TooManyConnectionsError, type MpmError } from '../errors.js';
+import { ChannelError, ChannelFault, IdleTimeoutError, InvalidArgumentError, ProtocolError, ShutdownRefusedError, StateError, TooManyConnectionsError, type MpmError } from '../errors.js';
 import { MsgpackCodec } from '../codec/msgpack.js';
 import { PickleCodec } from '../codec/pickle/index.js';
 import { formatAddress, formatPeer, type Address } from '../transport/address.js';
@@ -46,7 +46,13 @@ export const SERVER_LIMITS = [
 ] as const satisfies readonly (keyof Limits)[];
 export type ServerLimits = Pick<Limits, (typeof SERVER_LIMITS)[number]>;
 
-export interface ServerOptions extends LimitOptions<keyof ServerLimits> {
+/**
+ * A server's options. Its `encryption` policy (default `'prefer'`): every mpmanager client that wants
+ * encryption gets it, and stock CPython clients, which cannot encrypt, are served in clear; with
+ * `'require'` a CPython client is answered with an error saying why, then closed, and an mpmanager client
+ * that will not encrypt is refused.
+ */
+export interface ServerOptions extends LimitOptions<keyof ServerLimits>, SecurityOptions {
   /** Shared secret every client must prove it holds. */
   authkey: string | Uint8Array;
   /** Whether any authenticated client may shut the server down (CPython allows it). Default false. */
@@ -126,7 +132,12 @@ export class Server {
       handshakeTimeout: limits.handshakeTimeout,
       maxFrameSize: limits.maxFrameSize,
       writeHighWaterMark: limits.writeHighWaterMark,
-    });
+      encryption: options.encryption,
+      encryptionSuites: options.encryptionSuites,
+      tls: options.tls,
+      // A CPython client under 'require' is told why (#begin), not just closed.
+      [ACCEPT_PLAINTEXT]: true,
+    } as ListenerOptions);
     return new Server(registry, listener, options, limits);
   }
 
@@ -243,6 +254,12 @@ export class Server {
       clearTimeout(timer);
     }
     if (this.#stopped) {
+      conn.close();
+      return;
+    }
+    if (this.#options.encryption === 'require' && conn.encryption === null) {
+      // Only a stock CPython client gets here in clear (an mpmanager one encrypts or was refused).
+      this.#dialects.find((d) => d.accepts(first))?.refuse(conn, first, new ChannelError(ChannelFault.Policy, ENCRYPTION_REQUIRED));
       conn.close();
       return;
     }
@@ -409,6 +426,10 @@ function constructorParams(callable: Callable): readonly string[] {
 function peerHost(address: Address): string | null {
   return Array.isArray(address) && typeof address[0] === 'string' && address[0] !== '' ? address[0] : null;
 }
+
+const ENCRYPTION_REQUIRED =
+  'this server requires an encrypted channel, and a stock CPython client cannot encrypt: connect with mpmanager, ' +
+  "or through a TLS tunnel (stunnel, ssh -L) to the server's TLS listener, or ask its operator for encryption 'prefer'";
 
 /** How long a refused connection is given to send its first frame, so it can be told why. */
 const REFUSAL_WAIT_MS = 1000;

@@ -43,6 +43,7 @@ type Responder = (call: Call) => unknown;
 class ScriptedClient implements ManagerClient {
   readonly serverAddress = ['127.0.0.1', 1] as ['127.0.0.1', number];
   closed = false;
+  readonly encryption = null;
   decodeContext = {};
   readonly calls: Call[] = [];
   readonly released: Array<[string, number]> = [];

@@ -12,7 +12,8 @@ import { pickle } from '../../src/codec/pickle/index.js';
 import { Token } from '../../src/codec/token.js';
 import { Tuple, tuple } from '../../src/codec/values.js';
 import { Client, type Connection } from '../../src/connection/index.js';
-import { clientHandshake, toKey } from '../../src/connection/auth.js';
+import { CHALLENGE, WELCOME, answerChallenge, toKey, verifyAnswer } from '../../src/connection/auth.js';
+import { randomBytes } from 'node:crypto';
 import { ConnectionClosedError } from '../../src/errors.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
 import { GETVALUE, Reply, request, tracebackError } from '../../src/protocol/classic.js';
@@ -341,7 +342,14 @@ class RawSocket {
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     const raw = new RawSocket(socket);
     cleanup.push(() => socket.destroy());
-    await clientHandshake({ sendBytes: (b) => raw.write(b), recvBytes: () => raw.recvBytes() }, toKey(authkey));
+    // As a stock CPython client: its challenge carries no mpmanager mark, so no key exchange follows.
+    const key = toKey(authkey);
+    const channel = { sendBytes: (b: Uint8Array) => raw.write(b), recvBytes: () => raw.recvBytes() };
+    await answerChallenge(channel, key);
+    const challenge = Buffer.concat([Buffer.from('{sha256}'), randomBytes(32)]);
+    raw.write(Buffer.concat([CHALLENGE, challenge]));
+    verifyAnswer(key, challenge, await raw.recvBytes());
+    raw.write(WELCOME);
     return raw;
   }
 
