@@ -13,6 +13,8 @@ import { SERVER_LIMITS, type ServerLimits } from './server/server.js';
 import { SyncManager } from './manager/sync-manager.js';
 import { formatAddress, isWildcardAddress, parseAddress, type Address } from './transport/address.js';
 import type { Registry } from './server/registry.js';
+import type { SecurityOptions } from './connection/index.js';
+import { checkPolicy, type EncryptionPolicy } from './channel/index.js';
 
 /** `maxFrameSize` as a flag: `--max-frame-size`. */
 function flagOf(limit: string): string {
@@ -21,7 +23,8 @@ function flagOf(limit: string): string {
 
 const LIMIT_FLAGS = SERVER_LIMITS.map((limit) => `        --${flagOf(limit)} N`.padEnd(44) + `(default ${DEFAULT_LIMITS[limit]})`).join('\n');
 
-const SERVE_HELP = `usage: mpmanager serve [--address ADDRESS] [--authkey KEY] [--register MODULE]... [--allow-remote-shutdown] [LIMITS]
+const SERVE_HELP = `usage: mpmanager serve [--address ADDRESS] [--authkey KEY] [--register MODULE]... [--allow-remote-shutdown]
+                       [--encryption off|prefer|require] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [LIMITS]
 
 Runs a SyncManager server (every built-in typeid: Queue, Lock, dict, list, Value, ...) until SIGINT/SIGTERM.
 
@@ -32,18 +35,29 @@ Runs a SyncManager server (every built-in typeid: Queue, Lock, dict, list, Value
                              { typeid: callable }, adding typeids (repeatable; a .ts module needs
                              NODE_OPTIONS="--import tsx")
   --allow-remote-shutdown    let any client with the authkey shut the server down (CPython allows it)
+  --encryption POLICY        prefer (default): mpmanager clients that ask get an encrypted channel, stock
+                             CPython clients are served in clear; require: CPython clients are told why
+                             and closed; off: never encrypt
+  --tls-cert FILE            serve TLS (TCP, or a wss:// address) with this PEM certificate (chain) ...
+  --tls-key FILE             ... and this PEM private key; TLS connections count as encrypted
+  --tls-ca FILE              with TLS: require client certificates signed by this PEM CA
   -h, --help                 this text
 
 Limits (each documented in the README's "Limits" section; 0 turns idle-timeout and max-connections-per-peer off):
 ${LIMIT_FLAGS}
 `;
 
-const INFO_HELP = `usage: mpmanager info [--address ADDRESS] [--authkey KEY]
+const INFO_HELP = `usage: mpmanager info [--address ADDRESS] [--authkey KEY] [--encryption POLICY] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
 
-Prints the number of objects a running server hosts and its debug listing (CPython's debug_info()).
+Prints how its own connection is protected, the number of objects a running server hosts and its debug
+listing (CPython's debug_info()).
 
   --address ADDRESS          the server's address (default 127.0.0.1:50000)
   --authkey KEY              its authkey (default: $MPM_AUTHKEY)
+  --encryption POLICY        off, prefer or require (default: off on this machine, prefer beyond it)
+  --tls-ca FILE              connect with TLS, trusting the server certificate's PEM CA
+  --tls-cert FILE            with TLS: the client certificate to show (with --tls-key)
+  --tls-key FILE             with TLS: its private key
   -h, --help                 this text
 `;
 
@@ -79,6 +93,7 @@ async function serve(args: string[]): Promise<void> {
       authkey: { type: 'string' },
       register: { type: 'string', multiple: true, default: [] },
       'allow-remote-shutdown': { type: 'boolean', default: false },
+      ...SECURITY_FLAGS,
       help: { type: 'boolean', short: 'h', default: false },
       ...Object.fromEntries(SERVER_LIMITS.map((limit) => [flagOf(limit), { type: 'string' as const }])),
     },
@@ -107,7 +122,8 @@ async function serve(args: string[]): Promise<void> {
   if (isWildcardAddress(address)) {
     process.stderr.write(`warning: listening on every interface (${values.address}): any host that can reach this machine can connect, and only the authkey keeps it out\n`);
   }
-  const manager = new ServedManager(address, { ...limits, authkey, allowRemoteShutdown: values['allow-remote-shutdown'] });
+  const security = securityOptions(values, 'serve');
+  const manager = new ServedManager(address, { ...limits, ...security, authkey, allowRemoteShutdown: values['allow-remote-shutdown'] });
   const server = await manager.getServer();
   // Before anything is printed: until a listener is added, SIGTERM keeps its default action and kills the
   // process at once, so a supervisor that stops the server as soon as it reads `listening on` would
@@ -119,7 +135,7 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGTERM', stop);
   if (generated) process.stdout.write(`authkey: ${authkey}\n`);
   process.stdout.write(`listening on ${formatAddress(server.address)}\n`);
-  process.stdout.write(connectSnippet(server.address, generated ? authkey : null));
+  process.stdout.write(connectSnippet(server.address, generated ? authkey : null, security));
   await server.serveForever();
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
@@ -129,7 +145,12 @@ async function serve(args: string[]): Promise<void> {
 async function info(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { address: { type: 'string', default: '127.0.0.1:50000' }, authkey: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      address: { type: 'string', default: '127.0.0.1:50000' },
+      authkey: { type: 'string' },
+      ...SECURITY_FLAGS,
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
   if (values.help) {
     process.stdout.write(INFO_HELP);
@@ -137,15 +158,50 @@ async function info(args: string[]): Promise<void> {
   }
   const authkey = values.authkey ?? process.env.MPM_AUTHKEY;
   if (!authkey) throw new InvalidArgumentError('info needs --authkey (or MPM_AUTHKEY)');
-  const manager = new SyncManager(parseAddress(values.address), { authkey });
+  const manager = new SyncManager(parseAddress(values.address), { authkey, ...securityOptions(values, 'info') });
   await manager.connect();
   try {
+    const encryption = manager.client.encryption;
+    process.stdout.write(`connection: ${encryption === null ? 'in clear' : `encrypted (${encryption})`}\n`);
     process.stdout.write(`objects: ${await manager.numberOfObjects()}\n`);
     const listing = await manager.debugInfo();
     if (listing) process.stdout.write(`${listing}\n`);
   } finally {
     await manager.shutdown();
   }
+}
+
+/** The flags both commands take for encryption and TLS. */
+const SECURITY_FLAGS = {
+  encryption: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+} as const;
+
+/** The encryption and TLS options the flags ask for; a server's --tls-ca means client certificates are required. */
+function securityOptions(values: { encryption?: string | undefined; 'tls-cert'?: string | undefined; 'tls-key'?: string | undefined; 'tls-ca'?: string | undefined }, command: 'serve' | 'info'): SecurityOptions {
+  const options: SecurityOptions = {};
+  if (values.encryption !== undefined) options.encryption = checkPolicy(values.encryption as EncryptionPolicy);
+  const read = (flag: string, file: string | undefined) => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new InvalidArgumentError(`--${flag} ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+  };
+  const cert = read('tls-cert', values['tls-cert']);
+  const key = read('tls-key', values['tls-key']);
+  const ca = read('tls-ca', values['tls-ca']);
+  if ((cert === undefined) !== (key === undefined)) throw new InvalidArgumentError('--tls-cert and --tls-key go together: give both');
+  if (command === 'serve') {
+    if (cert === undefined && ca !== undefined) throw new InvalidArgumentError('--tls-ca needs --tls-cert and --tls-key: it makes the TLS server require client certificates');
+    if (cert !== undefined) options.tls = { cert, key: key as Buffer, ...(ca !== undefined ? { ca, requestCert: true } : {}) };
+  } else if (cert !== undefined || ca !== undefined) {
+    options.tls = { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined ? { cert, key: key as Buffer } : {}) };
+  }
+  return options;
 }
 
 /** The package's version, read from its package.json (two levels up from src/ and from dist/src/). */
@@ -162,14 +218,18 @@ function version(): string {
 }
 
 /** How to connect to the server just started, in Python and in TypeScript, with its real address. */
-function connectSnippet(address: Address, generatedKey: string | null): string {
+function connectSnippet(address: Address, generatedKey: string | null, security: SecurityOptions): string {
   const key = generatedKey ?? (process.env.MPM_AUTHKEY !== undefined ? '<$MPM_AUTHKEY>' : '<your authkey>');
   const py = typeof address === 'string' ? JSON.stringify(address) : `(${JSON.stringify(address[0])}, ${address[1]})`;
   const ts = typeof address === 'string' ? JSON.stringify(address) : `[${JSON.stringify(address[0])}, ${address[1]}]`;
-  return (
-    `connect from Python:     m = SyncManager(${py}, authkey=b'${key}'); m.connect()\n` +
-    `connect from TypeScript: const m = new SyncManager(${ts}, { authkey: '${key}' }); await m.connect();\n`
-  );
+  const python =
+    security.tls !== undefined
+      ? 'connect from Python:     through a TLS tunnel only (stunnel, ssh -L): CPython has no TLS for managers\n'
+      : security.encryption === 'require'
+        ? 'connect from Python:     not possible: this server requires encryption, which stock CPython cannot do\n'
+        : `connect from Python:     m = SyncManager(${py}, authkey=b'${key}'); m.connect()\n`;
+  const tls = security.tls !== undefined ? ", tls: { ca: readFileSync('ca.pem') }" : '';
+  return python + `connect from TypeScript: const m = new SyncManager(${ts}, { authkey: '${key}'${tls} }); await m.connect();\n`;
 }
 
 export async function main(argv: string[]): Promise<number> {

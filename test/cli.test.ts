@@ -134,4 +134,39 @@ print(sorted(d.items()))
     expect(await info.exit()).toBe(1);
     expect(info.stderr.filter((l) => l !== '')).toEqual([expect.stringMatching(/^mpmanager info: .*authkeys differ/)]);
   });
+
+  it('--encryption require: info in clear is told what to set, info --encryption prefer is encrypted, NODE_DEBUG shows the suite', { timeout: TIMEOUT }, async () => {
+    const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', '--encryption', 'require'], { env: { NODE_DEBUG: 'mpmanager' } });
+    const address = (await server.line(/^listening on /)).slice('listening on '.length);
+    expect(server.stdout.join('\n')).toMatch(/connect from Python: +not possible: this server requires encryption/);
+    const clear = run('src/cli.ts', ['info', '--address', address, '--authkey', 'k']);
+    expect(await clear.exit()).toBe(1);
+    expect(clear.stderr.join('\n')).toMatch(/requires encryption and this client has encryption 'off'/);
+    const sealed = run('src/cli.ts', ['info', '--address', address, '--authkey', 'k', '--encryption', 'prefer']);
+    expect(await sealed.exit()).toBe(0);
+    expect(sealed.stdout).toContain('connection: encrypted (aes-256-gcm)');
+    expect(sealed.stdout).toContain('objects: 0');
+    // The server's log line may reach us after info has exited.
+    for (let i = 0; i < 100 && !/accepted an mpmanager peer over tcp: encrypted/.test(server.stderr.join('\n')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(server.stderr.join('\n')).toMatch(/accepted an mpmanager peer over tcp: encrypted \(aes-256-gcm\)/);
+    const plain = run('src/cli.ts', ['info', '--address', address, '--authkey', 'k', '--encryption', 'bogus']);
+    expect(await plain.exit()).toBe(1);
+    expect(plain.stderr.join('\n')).toMatch(/encryption must be one of off, prefer, require/);
+  });
+
+  it('--tls-cert/--tls-key serve TLS; info --tls-ca connects through it; half a pair is refused', { timeout: TIMEOUT }, async () => {
+    const dir = 'test/fixtures/tls';
+    const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', '--tls-cert', `${dir}/server.pem`, '--tls-key', `${dir}/server-key.pem`]);
+    const address = (await server.line(/^listening on /)).slice('listening on '.length);
+    expect(server.stdout.join('\n')).toMatch(/connect from Python: +through a TLS tunnel only/);
+    const info = run('src/cli.ts', ['info', '--address', address, '--authkey', 'k', '--tls-ca', `${dir}/ca.pem`]);
+    expect(await info.exit()).toBe(0);
+    expect(info.stdout.find((l) => l.startsWith('connection: '))).toMatch(/^connection: encrypted \(tls TLSv1\.[23] /);
+    const untrusted = run('src/cli.ts', ['info', '--address', address, '--authkey', 'k', '--tls-ca', `${dir}/stranger.pem`]);
+    expect(await untrusted.exit()).toBe(1);
+    expect(untrusted.stderr.join('\n')).toMatch(/not trusted/);
+    const half = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', '--tls-cert', `${dir}/server.pem`]);
+    expect(await half.exit()).toBe(1);
+    expect(half.stderr.join('\n')).toMatch(/--tls-cert and --tls-key go together/);
+  });
 });
