@@ -32,14 +32,23 @@ export interface Side {
   params: ClientParams;
 }
 
+/** What a case's baseline is: stock CPython, or mpmanager itself without the capability measured. */
+export type Against = 'cpython' | 'plaintext';
+
 export interface Case {
   name: string;
   unit: Unit;
   reduce: Reduce;
   /** What the case measures, for the README and machine.json. */
   what: string;
+  /** What `baseline` is. Default `cpython`. */
+  against?: Against;
+  /** The transports it runs on (default both); `variant` is added to the transport's name in the rows (`tcp+aead`). */
+  transports?: readonly Transport[];
+  variant?: string;
   ours(t: Transport): Side;
-  cpython(t: Transport): Side;
+  /** The baseline side. */
+  baseline(t: Transport): Side;
 }
 
 export interface Sizes {
@@ -82,7 +91,7 @@ export function cases({ quick }: Sizes): Case[] {
       reduce: 'latency',
       what: 'a 16-byte sendBytes/recvBytes round trip to an echo Listener on one authenticated connection',
       ours: () => side('node', 'ours', 'echo', 1, latency),
-      cpython: () => side('python', 'cpython', 'echo', 1, latency),
+      baseline: () => side('python', 'cpython', 'echo', 1, latency),
     },
     {
       name: 'call-latency',
@@ -90,7 +99,7 @@ export function cases({ quick }: Sizes): Case[] {
       reduce: 'latency',
       what: "one dict proxy __getitem__('k') at a time, one client",
       ours: () => side('node', 'ours', 'manager', 1, latency),
-      cpython: () => side('python', 'cpython', 'manager', 1, latency),
+      baseline: () => side('python', 'cpython', 'manager', 1, latency),
     },
     {
       name: 'pipelined-throughput',
@@ -98,7 +107,7 @@ export function cases({ quick }: Sizes): Case[] {
       reduce: 'rate',
       what: "__getitem__('k'): one mpmanager client with 64 calls in flight on its one connection, against CPython's best: 4 client processes, one call in flight each",
       ours: () => side('node', 'ours', 'manager', 1, duration(warmS, runS, 64)),
-      cpython: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
+      baseline: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
     },
     {
       name: 'clients4-throughput',
@@ -106,7 +115,7 @@ export function cases({ quick }: Sizes): Case[] {
       reduce: 'rate',
       what: "__getitem__('k'): 4 client processes at once, one call in flight each, each on its own dict",
       ours: () => side('node', 'ours', 'manager', 4, duration(warmS, runS)),
-      cpython: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
+      baseline: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
     },
     {
       name: 'create-proxy',
@@ -114,7 +123,7 @@ export function cases({ quick }: Sizes): Case[] {
       reduce: 'latency',
       what: 'creating a dict proxy from a connected client (proxies kept until the run ends, released outside the timing)',
       ours: () => side('node', 'ours', 'manager', 1, ourCreate),
-      cpython: (t) => side('python', 'cpython', 'manager', 1, pyCreate(t)),
+      baseline: (t) => side('python', 'cpython', 'manager', 1, pyCreate(t)),
     },
     {
       name: 'queue-pair',
@@ -122,7 +131,7 @@ export function cases({ quick }: Sizes): Case[] {
       reduce: 'latency',
       what: 'put(x) then get() on a Queue proxy, one pair at a time',
       ours: () => side('node', 'ours', 'manager', 1, queue),
-      cpython: () => side('python', 'cpython', 'manager', 1, queue),
+      baseline: () => side('python', 'cpython', 'manager', 1, queue),
     },
     {
       name: 'py-clients-server',
@@ -130,7 +139,7 @@ export function cases({ quick }: Sizes): Case[] {
       reduce: 'rate',
       what: "4 stock CPython client processes, one dict __getitem__('k') in flight each: against mpmanager's server (CPython's protocol, same address) versus a CPython SyncManager server",
       ours: () => side('python', 'ours', 'manager', 4, duration(warmS, runS)),
-      cpython: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
+      baseline: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
     },
     {
       name: 'bulk-16mib',
@@ -138,9 +147,51 @@ export function cases({ quick }: Sizes): Case[] {
       reduce: 'bytes',
       what: "a 16 MiB bytes value stored with __setitem__ and read back with __getitem__; MB/s counts both directions (2 × 16 MiB per round)",
       ours: () => side('node', 'ours', 'manager', 1, bulk),
-      cpython: () => side('python', 'cpython', 'manager', 1, bulk),
+      baseline: () => side('python', 'cpython', 'manager', 1, bulk),
     },
+    ...encryptedCases(warmS, runS, bulk),
   ];
+}
+
+/**
+ * The encrypted channel's cost: the same calls over an encrypted TCP connection, one case per suite,
+ * against the same client and server in clear in the same run.
+ */
+function encryptedCases(warmS: number, runS: number, bulk: ClientParams): Case[] {
+  const suites = [
+    ['aead', 'aes-256-gcm'],
+    ['nacl', 'xsalsa20-poly1305'],
+  ] as const;
+  const manager = (params: ClientParams): Side => ({ client: 'node', server: 'ours', target: 'manager', procs: 1, params });
+  const pipelined = duration(warmS, runS, 64);
+  return suites.flatMap(([variant, suite]): Case[] => {
+    const sealed = (params: ClientParams): ClientParams => ({ ...params, encryption: 'require', suites: [suite] });
+    const clear = (params: ClientParams): ClientParams => ({ ...params, encryption: 'off' });
+    return [
+      {
+        name: 'encrypted-pipelined-throughput',
+        unit: 'calls/s',
+        reduce: 'rate',
+        what: `pipelined-throughput (64 calls in flight, one client) over a ${suite} channel, against the same in clear`,
+        against: 'plaintext',
+        transports: ['tcp'],
+        variant: `+${variant}`,
+        ours: () => manager(sealed(pipelined)),
+        baseline: () => manager(clear(pipelined)),
+      },
+      {
+        name: 'encrypted-bulk-16mib',
+        unit: 'MB/s',
+        reduce: 'bytes',
+        what: `bulk-16mib over a ${suite} channel, against the same in clear`,
+        against: 'plaintext',
+        transports: ['tcp'],
+        variant: `+${variant}`,
+        ours: () => manager(sealed(bulk)),
+        baseline: () => manager(clear(bulk)),
+      },
+    ];
+  });
 }
 
 /** Sizes of the memory rows, and how many fresh-server measurements each row is the median of. */

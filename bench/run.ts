@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cases, lowerIsBetter, memorySizes, type Case, type Reduce, type Side, type Transport, type Unit } from './cases.js';
+import { cases, lowerIsBetter, memorySizes, type Against, type Case, type Reduce, type Side, type Transport, type Unit } from './cases.js';
 import { Child, killAll, nodeChild, pythonChild, ROOT, type Message } from './lib/children.js';
 import type { Measurement } from './lib/protocol.js';
 
@@ -28,12 +28,15 @@ const TMP = mkdtempSync(join(tmpdir(), 'mpm-bench-'));
 /** One row of results.json. */
 interface Row {
   case: string;
-  transport: Transport;
+  /** `tcp` or `unix`, with the variant measured (`tcp+aead`: over an AES-256-GCM channel). */
+  transport: string;
   unit: Unit;
   ours: number;
-  cpython: number;
-  /** How many times better mpmanager is (above 1 means better, whichever way the unit points). */
+  baseline: number;
+  /** How many times better ours is than the baseline (above 1 means better, whichever way the unit points). */
   ratio: number;
+  /** What `baseline` is: `cpython`, or `plaintext` (ours without the channel). */
+  against: Against;
 }
 
 /** The run count shown in the table for each row (results.json keeps exactly the fields above). */
@@ -142,9 +145,9 @@ function median(xs: readonly number[]): number {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-function row(name: string, transport: Transport, unit: Unit, ours: number, cpython: number, runs: number): Row {
-  const ratio = lowerIsBetter(unit) ? cpython / ours : ours / cpython;
-  const r: Row = { case: name, transport, unit, ours: round(ours), cpython: round(cpython), ratio: Number(ratio.toFixed(3)) };
+function row(name: string, transport: string, unit: Unit, ours: number, baseline: number, runs: number, against: Against = 'cpython'): Row {
+  const ratio = lowerIsBetter(unit) ? baseline / ours : ours / baseline;
+  const r: Row = { case: name, transport, unit, ours: round(ours), baseline: round(baseline), ratio: Number(ratio.toFixed(3)), against };
   runsOf.set(r, runs);
   return r;
 }
@@ -153,28 +156,29 @@ function round(x: number): number {
   return Math.abs(x) >= 1000 ? Math.round(x) : Number(x.toPrecision(4));
 }
 
-const samples: Record<string, { ours: number[]; cpython: number[] }> = {};
+const samples: Record<string, { ours: number[]; baseline: number[] }> = {};
 
 async function runCase(c: Case, transport: Transport, servers: Servers): Promise<Row> {
   const ours = c.ours(transport);
-  const py = c.cpython(transport);
-  const ourClients = startClients(c.name, ours, servers[`${ours.server}-${ours.target}`], `ours-${c.name}-${transport}`);
-  const pyClients = startClients(c.name, py, servers[`${py.server}-${py.target}`], `cpython-${c.name}-${transport}`);
+  const base = c.baseline(transport);
+  const label = `${transport}${c.variant ?? ''}`;
+  const ourClients = startClients(c.name, ours, servers[`${ours.server}-${ours.target}`], `ours-${c.name}-${label}`);
+  const pyClients = startClients(c.name, base, servers[`${base.server}-${base.target}`], `baseline-${c.name}-${label}`);
   const all = [...ourClients, ...pyClients];
   try {
     await Promise.all(all.map((child) => child.next(180_000))); // ready: set up and warmed up
     // One discarded run per side, each alone on the machine: the warm-ups above ran side by side.
     if (!QUICK) for (const clients of [ourClients, pyClients]) await measure(clients, c.reduce);
-    const figures = { ours: [] as number[], cpython: [] as number[] };
+    const figures = { ours: [] as number[], baseline: [] as number[] };
     for (let r = 0; r < RUNS; r++) {
       // Alternate which side goes first, so a slow drift of the machine does not favour one side.
-      const order = r % 2 === 0 ? (['ours', 'cpython'] as const) : (['cpython', 'ours'] as const);
+      const order = r % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
       for (const who of order) {
         figures[who].push(await measure(who === 'ours' ? ourClients : pyClients, c.reduce));
       }
     }
-    samples[`${c.name}/${transport}`] = figures;
-    return row(c.name, transport, c.unit, median(figures.ours), median(figures.cpython), RUNS);
+    samples[`${c.name}/${label}`] = figures;
+    return row(c.name, label, c.unit, median(figures.ours), median(figures.baseline), RUNS, c.against);
   } finally {
     await Promise.all(all.map((child) => child.stop()));
   }
@@ -218,13 +222,13 @@ async function memoryPer(side: 'ours' | 'cpython', mode: 'conns' | 'objects', tr
 
 /** The median of `runs` memory measurements of both sides, each on a fresh server, sides alternating. */
 async function memoryRow(name: string, unit: Unit, mode: 'conns' | 'objects', transport: Transport, count: number, runs: number): Promise<Row> {
-  const figures = { ours: [] as number[], cpython: [] as number[] };
+  const figures = { ours: [] as number[], baseline: [] as number[] };
   for (let r = 0; r < runs; r++) {
-    const order = r % 2 === 0 ? (['ours', 'cpython'] as const) : (['cpython', 'ours'] as const);
-    for (const who of order) figures[who].push(await memoryPer(who, mode, transport, count));
+    const order = r % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
+    for (const who of order) figures[who].push(await memoryPer(who === 'ours' ? 'ours' : 'cpython', mode, transport, count));
   }
   samples[`${name}/${transport}`] = figures;
-  return row(name, transport, unit, median(figures.ours), median(figures.cpython), runs);
+  return row(name, transport, unit, median(figures.ours), median(figures.baseline), runs);
 }
 
 async function memoryRows(): Promise<Row[]> {
@@ -244,8 +248,8 @@ function formatNumber(x: number): string {
 }
 
 function table(rows: readonly Row[]): string {
-  const head = ['case', 'transport', 'unit', 'ours', 'cpython', 'ratio', 'runs'];
-  const body = rows.map((r) => [r.case, r.transport, r.unit, formatNumber(r.ours), formatNumber(r.cpython), `${r.ratio.toFixed(2)}x`, String(runsOf.get(r) ?? '')]);
+  const head = ['case', 'transport', 'unit', 'ours', 'baseline', 'against', 'ratio', 'runs'];
+  const body = rows.map((r) => [r.case, r.transport, r.unit, formatNumber(r.ours), formatNumber(r.baseline), r.against, `${r.ratio.toFixed(2)}x`, String(runsOf.get(r) ?? '')]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const numeric = new Set([3, 4, 5, 6]);
   const line = (cells: string[]) => cells.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i] ?? 0) : cell.padEnd(widths[i] ?? 0))).join('  ');
@@ -257,9 +261,9 @@ function machineInfo(caseList: Case[]): Record<string, unknown> {
   const python = execFileSync(pythonExe, ['-c', 'import sys; print(sys.version.split()[0])'], { encoding: 'utf8' }).trim();
   const params: Record<string, unknown> = {};
   for (const c of caseList) {
-    for (const t of TRANSPORTS) {
+    for (const t of c.transports ?? TRANSPORTS) {
       const strip = (s: Side) => ({ client: s.client, server: s.server, processes: s.procs, ...s.params });
-      params[`${c.name}/${t}`] = { what: c.what, ours: strip(c.ours(t)), cpython: strip(c.cpython(t)) };
+      params[`${c.name}/${t}${c.variant ?? ''}`] = { what: c.what, against: c.against ?? 'cpython', ours: strip(c.ours(t)), baseline: strip(c.baseline(t)) };
     }
   }
   return {
@@ -296,9 +300,10 @@ async function main(): Promise<void> {
     const servers = await startServers(transport);
     try {
       for (const c of caseList) {
+        if (c.transports !== undefined && !c.transports.includes(transport)) continue;
         const r = await runCase(c, transport, servers);
         rows.push(r);
-        console.log(`  ${c.name.padEnd(22)} ${transport.padEnd(5)} ours ${formatNumber(r.ours)} ${r.unit}, cpython ${formatNumber(r.cpython)} ${r.unit}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        console.log(`  ${c.name.padEnd(30)} ${r.transport.padEnd(9)} ours ${formatNumber(r.ours)} ${r.unit}, ${r.against} ${formatNumber(r.baseline)} ${r.unit}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       }
     } finally {
       await Promise.all(Object.values(servers).map((s) => s.child.stop()));
@@ -306,10 +311,10 @@ async function main(): Promise<void> {
   }
   for (const r of !ONLY || ONLY.has('mem') ? await memoryRows() : []) {
     rows.push(r);
-    console.log(`  ${r.case.padEnd(22)} ${r.transport.padEnd(5)} ours ${formatNumber(r.ours)} ${r.unit}, cpython ${formatNumber(r.cpython)} ${r.unit}`);
+    console.log(`  ${r.case.padEnd(30)} ${r.transport.padEnd(9)} ours ${formatNumber(r.ours)} ${r.unit}, ${r.against} ${formatNumber(r.baseline)} ${r.unit}`);
   }
   console.log(`\n${table(rows)}\n`);
-  console.log(`ratio: how many times better mpmanager is (cpython/ours for µs and KiB, ours/cpython for rates).`);
+  console.log(`ratio: how many times better ours is than the baseline (baseline/ours for µs and KiB, ours/baseline for rates).`);
   console.log(`figures: median of the runs shown, after a warm-up; ${((Date.now() - t0) / 1000).toFixed(0)} s in all.`);
   if (ONLY) return; // a partial run does not replace the full results
   writeFileSync(resolve(ROOT, 'bench/results.json'), `${JSON.stringify(rows, null, 2)}\n`);

@@ -22,6 +22,10 @@ export interface ClientParams {
   inflight?: number;
   /** Bytes of the bulk value (bulk case). */
   size?: number;
+  /** The client's encryption policy (default: the library's, which is off on loopback). */
+  encryption?: 'off' | 'prefer' | 'require';
+  /** The cipher suites the client accepts (encrypted cases pick one). */
+  suites?: Array<'aes-256-gcm' | 'xsalsa20-poly1305'>;
 }
 
 /** One measurement: `ops` operations (bytes for the bulk case) in `seconds`. */
