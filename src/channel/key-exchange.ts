@@ -10,7 +10,7 @@
  *             The server sends it right after F5, so it travels with F6 and costs no round trip.
  *   K2  C->S  "MPMKX" 02 ‖ suite ‖ E_c (32) ‖ mac2 (32)                                  71
  *             the client's choice: suite 00 is plaintext (then no E_c)                      or 39
- *   K2' C->S  "MPMKX" 03 ‖ reason (UTF-8)                                                 6+
+ *   K2' C->S  "MPMKX" 03 ‖ reason (UTF-8, at most 200 bytes) ‖ mac2 (32)                 38+
  *             the client cannot agree (a policy says no): it closes after this
  *   9…  both  records (sealed.ts) when a suite was chosen; the client's first frame goes right
  *             behind K2, so connecting costs no extra round trip. Frames as before otherwise.
@@ -118,13 +118,13 @@ export class ServerKeyExchange {
   /** Checks K2 and returns the keys, or null keys for plaintext. Throws `ChannelError`. */
   finish(k2: Uint8Array): KeyExchangeResult {
     const kind = kindOf(k2);
-    if (kind === Kind.Refusal) {
-      const reason = new TextDecoder().decode(k2.subarray(MAGIC.length + 1));
-      throw new ChannelError(ChannelFault.Policy, `the client refused the connection: ${reason}`);
-    }
-    if (kind !== Kind.Choice || k2.length < MAGIC.length + 2 + MAC_LENGTH) throw tampered("client's key-exchange choice");
+    if ((kind !== Kind.Choice && kind !== Kind.Refusal) || k2.length < MAGIC.length + 2 + MAC_LENGTH) throw tampered("client's key-exchange choice");
     const body = k2.subarray(0, k2.length - MAC_LENGTH);
     if (!equalBytes(k2.subarray(body.length), this.#schedule.mac2(this.offer, body))) throw tampered("client's key-exchange choice");
+    if (kind === Kind.Refusal) {
+      const reason = new TextDecoder().decode(body.subarray(MAGIC.length + 1));
+      throw new ChannelError(ChannelFault.Policy, `the client refused the connection: ${reason}`);
+    }
     const suite = body[MAGIC.length + 1] as number;
     if (suite === SuiteId.None) {
       if (body.length !== MAGIC.length + 2) throw tampered("client's key-exchange choice");
@@ -185,14 +185,16 @@ export function clientKeyExchange(
   const refuse = (reason: string) => {
     const error = new ChannelError(ChannelFault.Policy, reason);
     const bytes = new TextEncoder().encode(reason).subarray(0, MAX_REASON);
-    return { send: frame(Kind.Refusal, bytes), error };
+    return { send: frame(Kind.Refusal, bytes, schedule.mac2(k1, frame(Kind.Refusal, bytes))), error };
   };
   const mine = options.policy;
   if (offer.policy === 'off' || mine === 'off') {
     if (offer.policy === 'require') {
       return refuse(`the server at ${where} requires encryption and this client has encryption 'off': set encryption to 'prefer' or 'require'`);
     }
-    if (mine === 'require') return refuse(`this client requires encryption and the server at ${where} has it off`);
+    if (mine === 'require') {
+      return refuse(`this client requires encryption and the server at ${where} has it off: turn encryption on at the server ('prefer' or 'require'), or set this client's encryption to 'prefer'`);
+    }
     const body = frame(Kind.Choice, Uint8Array.of(SuiteId.None));
     return { send: frame(Kind.Choice, Uint8Array.of(SuiteId.None), schedule.mac2(k1, body)), result: { keys: null } };
   }

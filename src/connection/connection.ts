@@ -348,7 +348,9 @@ export class Connection implements AsyncIterable<unknown> {
     // Each side receives exactly three handshake frames. The peer's first application frame can arrive in
     // the same chunk as its last handshake frame (CPython writes '#WELCOME#' and its first request back to
     // back), so the usual limit comes back the moment the third frame arrives, before the next is parsed.
-    this.#handshakeFrames = { left: HANDSHAKE_FRAMES, limit };
+    // A frame already queued (a WebSocket transport delivers the server's challenge as soon as it starts)
+    // is one of the three.
+    this.#handshakeFrames = { left: HANDSHAKE_FRAMES - this.#frames.length, limit };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -368,7 +370,8 @@ export class Connection implements AsyncIterable<unknown> {
       clearTimeout(timer);
     }
     this.#handshakeFrames = null;
-    transport.maxFrameSize = limit;
+    // An encrypted channel has its limits already: records below, `limit` for the frames inside them.
+    if (this.#transport === transport) transport.maxFrameSize = limit;
   }
 
   /** CPython's handshake, then the key exchange when both sides are mpmanager and the transport is not TLS. */
@@ -426,7 +429,9 @@ export class Connection implements AsyncIterable<unknown> {
 
   /** From now on the transport's frames are records of an encrypted channel. */
   #secure(keys: ChannelKeys): void {
-    const sealed = new SealedTransport(this.#transport, keys);
+    // Frames inside the channel get the connection's limit (the handshake's is over).
+    const sealed = new SealedTransport(this.#transport, keys, { maxFrameSize: this.#handshakeFrames?.limit ?? this.#transport.maxFrameSize });
+    this.#handshakeFrames = null;
     // Frames that arrived right behind the key exchange are records already.
     const early = this.#frames;
     this.#frames = [];

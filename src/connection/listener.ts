@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import type { Codec } from '../codec/index.js';
-import { ChannelError, ChannelFault, ConnectionClosedError, StateError } from '../errors.js';
-import { checkPolicy } from '../channel/index.js';
+import { ChannelError, ChannelFault, ConnectionClosedError, InvalidArgumentError, StateError } from '../errors.js';
+import { checkPolicy, checkSuites } from '../channel/index.js';
 import type { Address } from '../transport/address.js';
 import { checkAddress, formatAddress, formatPeer, isWildcardAddress } from '../transport/address.js';
 import { connectTransport, listenTransport } from '../transport/index.js';
@@ -71,7 +71,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
     address = checkAddress(address);
     let listener: Listener | undefined;
     const pending: Transport[] = [];
-    checkPolicy(options.encryption);
+    checkSecurity(options);
     const transportOptions = {
       backlog: options.backlog,
       maxFrameSize: options.maxFrameSize,
@@ -173,6 +173,19 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
   }
 }
 
+/**
+ * Checks an endpoint's encryption options before anything is bound or connected: the policy and suites
+ * are known ones, and `'require'` has something to encrypt with (the channel's keys come from the
+ * authkey; TLS needs none).
+ */
+function checkSecurity(options: ListenerOptions | ClientOptions): void {
+  checkPolicy(options.encryption);
+  checkSuites(options.encryptionSuites);
+  if (options.encryption === 'require' && (options.authkey === undefined || options.authkey === null) && options.tls === undefined) {
+    throw new InvalidArgumentError("encryption 'require' needs an authkey (the channel's keys come from it) or tls");
+  }
+}
+
 export interface ClientOptions extends HandshakeOptions, SecurityOptions, LimitOptions<'maxFrameSize'> {
   /** Shared secret; when given, the handshake runs. Default: none. */
   authkey?: string | Uint8Array | null | undefined;
@@ -183,7 +196,7 @@ export interface ClientOptions extends HandshakeOptions, SecurityOptions, LimitO
 /** Connects to a `Listener` (ours or CPython's) and authenticates if an authkey is given. */
 export async function Client(address: Address, options: ClientOptions = {}): Promise<Connection> {
   address = checkAddress(address);
-  checkPolicy(options.encryption);
+  checkSecurity(options);
   const transport = await connectTransport(address, { maxFrameSize: options.maxFrameSize, handshakeTimeout: options.handshakeTimeout, tls: options.tls });
   const conn = new Connection(transport, { serializer: options.serializer });
   if (options.authkey !== undefined && options.authkey !== null) await conn.connectHandshake(options.authkey, options);
