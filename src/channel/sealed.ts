@@ -52,6 +52,8 @@ const COPY_LIMIT = 16 * 1024;
 const JOIN_LIMIT = 16 * 1024;
 /** The first batch buffer's size; it doubles while ticks fill it. */
 const MIN_BATCH = 4096;
+/** Full records sealed in a row before the transport under them is asked to write them. */
+const FLUSH_RECORDS = 4;
 /** Frames gathered before the batch is sealed without waiting for the end of the tick (as stream.ts). */
 const FLUSH_FRAMES = 32;
 
@@ -220,7 +222,11 @@ export class SealedTransport implements Transport {
       this.#flushScheduled = true;
       setImmediate(this.#flush);
       this.#flushNow();
-    } else if (this.#pendingFrames >= FLUSH_FRAMES) this.#flushNow();
+    } else if (this.#pendingFrames >= FLUSH_FRAMES) {
+      // As the stream transport does with plaintext: the peer starts on these while this side goes on.
+      this.#flushNow();
+      this.#inner.flush?.();
+    }
     else if (this.#pendingBytes >= MAX_RECORD_DATA) this.#sealRecords(false);
     return this.#writable;
   }
@@ -261,9 +267,12 @@ export class SealedTransport implements Transport {
   #sealRecords(all: boolean): void {
     this.#closeBatch();
     // The sealed pieces are the cipher's own output: the batch's memory can be reused afterwards.
+    let sealed = 0;
     while (this.#pendingBytes >= MAX_RECORD_DATA || (all && this.#pendingBytes > 0)) {
       const take = Math.min(this.#pendingBytes, MAX_RECORD_DATA);
       this.#seal(RecordType.Data, this.#cut(take));
+      // A large frame goes out as it is sealed, so the peer receives while this side still encrypts.
+      if (++sealed % FLUSH_RECORDS === 0) this.#inner.flush?.();
     }
     // Everything in the batch is sealed (the records are the cipher's own memory): it can be refilled.
     if (this.#pendingBytes === 0) this.#batchStart = 0;

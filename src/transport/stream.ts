@@ -248,6 +248,10 @@ export class StreamTransport implements Transport {
     this.#writeAll(queued);
   }
 
+  flush(): void {
+    this.#flushNow();
+  }
+
   drained(): Promise<void> {
     const socket = this.#socket;
     this.#flushNow();

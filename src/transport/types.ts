@@ -37,6 +37,12 @@ export interface Transport {
    * their own memory (no copy), so they must not change until the peer has them. Same verdict as `send`.
    */
   sendParts(parts: readonly Uint8Array[]): boolean;
+  /**
+   * Writes what this tick has batched so far now, instead of when the tick ends (a layer above that
+   * batches too uses it, so the peer can start on the first of many frames). Optional: transports that do
+   * not batch have nothing to do.
+   */
+  flush?(): void;
   /** Resolves when the outgoing buffer is below its high-water mark (or the transport closed). */
   drained(): Promise<void>;
   /** Stops delivering frames until `resume()` (receive backpressure). */
