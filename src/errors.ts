@@ -31,6 +31,9 @@ export const ErrorCode = {
   TooManyConnections: 'MPM_ERR_TOO_MANY_CONNECTIONS',
   Connect: 'MPM_ERR_CONNECT',
   Channel: 'MPM_ERR_CHANNEL',
+  ConnectionLost: 'MPM_ERR_CONNECTION_LOST',
+  ObjectGone: 'MPM_ERR_OBJECT_GONE',
+  Backend: 'MPM_ERR_BACKEND',
   Python: 'MPM_ERR_PYTHON',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -224,6 +227,38 @@ export class ChannelError extends MpmError {
   }
 }
 
+/**
+ * A reconnecting client lost its connection while this call was in flight: the call may or may not have
+ * run on the server. Retry it if running it twice is safe. (A `ConnectionClosedError`, so code that
+ * handles closed connections handles it too.)
+ */
+export class ConnectionLostError extends ConnectionClosedError {
+  /** Always true: the client reconnects, so the call can be made again. */
+  readonly retryable = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    Object.defineProperty(this, 'code', { value: ErrorCode.ConnectionLost });
+  }
+}
+
+/**
+ * The object a proxy points to lived in the memory of a server this client is no longer connected to
+ * (it restarted, or the client moved to another server): it is gone. Objects kept in a shared store
+ * (Redis) are found again by name instead.
+ */
+export class ObjectGoneError extends MpmError {
+  constructor(message: string) {
+    super(ErrorCode.ObjectGone, message);
+  }
+}
+
+/** The store that keeps shared objects (Redis) cannot be reached, or failed an operation. */
+export class BackendError extends MpmError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Backend, message, options);
+  }
+}
+
 export class InvalidArgumentError extends MpmError {
   constructor(message: string) {
     super(ErrorCode.InvalidArgument, message);
@@ -335,6 +370,10 @@ const MPM_ERRORS: Readonly<Record<string, readonly [cls: typeof MpmError, code: 
     ForbiddenGlobalError: [ForbiddenGlobalError, ErrorCode.ForbiddenGlobal],
     AddressError: [AddressError, ErrorCode.Address],
     ConnectError: [ConnectError, ErrorCode.Connect],
+    ChannelError: [ChannelError, ErrorCode.Channel],
+    ConnectionLostError: [ConnectionLostError, ErrorCode.ConnectionLost],
+    ObjectGoneError: [ObjectGoneError, ErrorCode.ObjectGone],
+    BackendError: [BackendError, ErrorCode.Backend],
     InvalidArgumentError: [InvalidArgumentError, ErrorCode.InvalidArgument],
     TimeoutError: [TimeoutError, ErrorCode.Timeout],
     AbortError: [AbortError, ErrorCode.Aborted],

@@ -24,7 +24,7 @@ export { Token } from './codec/token.js';
 export { Tuple, tuple, Slice } from './codec/values.js';
 export { type Codec, registerCodec } from './codec/index.js';
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
-export { ErrorCode, MpmError, ConnectError, ChannelError, ChannelFault, AuthenticationError, HandshakeTimeoutError, FrameTooLargeError, TruncatedFrameError, BadMessageLengthError, BufferTooShortError, ConnectionClosedError, ProtocolError, CodecError, DecodeBudgetError, DigitLimitError, ForbiddenGlobalError, AddressError, InvalidArgumentError, TimeoutError, AbortError, NotExposedError, UnknownTypeidError, UnknownObjectError, ShutdownRefusedError, IdleTimeoutError, TooManyConnectionsError, StateError, RemoteError } from './errors.js';
+export { ErrorCode, MpmError, ConnectError, ChannelError, ChannelFault, ConnectionLostError, ObjectGoneError, BackendError, AuthenticationError, HandshakeTimeoutError, FrameTooLargeError, TruncatedFrameError, BadMessageLengthError, BufferTooShortError, ConnectionClosedError, ProtocolError, CodecError, DecodeBudgetError, DigitLimitError, ForbiddenGlobalError, AddressError, InvalidArgumentError, TimeoutError, AbortError, NotExposedError, UnknownTypeidError, UnknownObjectError, ShutdownRefusedError, IdleTimeoutError, TooManyConnectionsError, StateError, RemoteError } from './errors.js';
 export {
   PythonError,
   KeyError,

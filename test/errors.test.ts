@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as errors from '../src/errors.js';
 import * as pythonErrors from '../src/python-errors.js';
-import { remoteError, ChannelError, ChannelFault, ConnectError, AbortError, AddressError, AuthenticationError, BadMessageLengthError, BufferTooShortError, CodecError, ConnectionClosedError, DecodeBudgetError, DigitLimitError, IdleTimeoutError, TooManyConnectionsError, ErrorCode, ForbiddenGlobalError, FrameTooLargeError, HandshakeTimeoutError, InvalidArgumentError, MpmError, NotExposedError, ProtocolError, RemoteError, ShutdownRefusedError, StateError, TimeoutError, TruncatedFrameError, UnknownObjectError, UnknownTypeidError } from '../src/errors.js';
+import { remoteError, ConnectionLostError, ObjectGoneError, BackendError, ChannelError, ChannelFault, ConnectError, AbortError, AddressError, AuthenticationError, BadMessageLengthError, BufferTooShortError, CodecError, ConnectionClosedError, DecodeBudgetError, DigitLimitError, IdleTimeoutError, TooManyConnectionsError, ErrorCode, ForbiddenGlobalError, FrameTooLargeError, HandshakeTimeoutError, InvalidArgumentError, MpmError, NotExposedError, ProtocolError, RemoteError, ShutdownRefusedError, StateError, TimeoutError, TruncatedFrameError, UnknownObjectError, UnknownTypeidError } from '../src/errors.js';
 import { PyAssertionError, AttributeError, BrokenBarrierError, Empty, Full, IndexError, KeyError, PyNotImplementedError, PYTHON_ERRORS, PyRuntimeError, PyTypeError, PythonError, StopIteration, ValueError, ZeroDivisionError, makePythonError } from '../src/python-errors.js';
 
 type Row = [name: string, make: () => MpmError, code: string, message: RegExp];
@@ -17,6 +17,9 @@ const TABLE: Row[] = [
   ['BufferTooShortError', () => new BufferTooShortError(new Uint8Array(6), 4), 'MPM_ERR_BUFFER_TOO_SHORT', /6 bytes.*room for 4/],
   ['ConnectionClosedError', () => new ConnectionClosedError(), 'MPM_ERR_CONNECTION_CLOSED', /closed/],
   ['ChannelError', () => new ChannelError(ChannelFault.Record, 'a record failed to authenticate'), 'MPM_ERR_CHANNEL', /failed to authenticate/],
+  ['ConnectionLostError', () => new ConnectionLostError('lost while in flight'), 'MPM_ERR_CONNECTION_LOST', /lost while in flight/],
+  ['ObjectGoneError', () => new ObjectGoneError('the object is gone'), 'MPM_ERR_OBJECT_GONE', /is gone/],
+  ['BackendError', () => new BackendError('Redis is unreachable'), 'MPM_ERR_BACKEND', /unreachable/],
   ['ConnectError', () => new ConnectError('no manager listening at 127.0.0.1:5000: is the server running? (ECONNREFUSED)', { syscallCode: 'ECONNREFUSED' }), 'MPM_ERR_CONNECT', /no manager listening.*is the server running/],
   ['ProtocolError', () => new ProtocolError('bad frame'), 'MPM_ERR_PROTOCOL', /bad frame/],
   ['CodecError', () => new CodecError('bad bytes'), 'MPM_ERR_CODEC', /bad bytes/],

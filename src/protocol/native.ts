@@ -114,6 +114,7 @@ export const SERVER_OPERATIONS = [
   'dummy',
   'debug_info',
   'number_of_objects',
+  'shared_objects',
   'shutdown',
   'accept_connection',
 ] as const;

@@ -5,7 +5,7 @@
  * inside another hosted object. An object is dropped when its count reaches zero.
  */
 import { randomBytes } from 'node:crypto';
-import { UnknownObjectError } from '../errors.js';
+import { InvalidArgumentError, UnknownObjectError } from '../errors.js';
 
 /** One Set per exposed list: objects of one typeid share it (a dict exposes ~20 names). */
 const exposedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
@@ -37,6 +37,21 @@ export class HostedObject {
   }
 }
 
+/**
+ * A referent that lives outside this server (a shared object kept in Redis, src/backends/redis/) names
+ * itself with this: it is hosted under that id, the same on every server, and hosting it again returns
+ * the object already hosted (its references add up), so a client that moves to another server finds it
+ * under the same id.
+ */
+export const SHARED_ID: unique symbol = Symbol.for('mpmanager.sharedId');
+
+/** The shared id a referent carries, or null for an ordinary (in-memory) referent. */
+export function sharedIdOf(referent: unknown): string | null {
+  if (referent === null || typeof referent !== 'object') return null;
+  const id = (referent as { [SHARED_ID]?: unknown })[SHARED_ID];
+  return typeof id === 'string' ? id : null;
+}
+
 export class ObjectTable {
   readonly #objects = new Map<string, HostedObject>();
   /** Ids are never reused within a server's life (CPython reuses `id()` values after an object dies). */
@@ -46,7 +61,15 @@ export class ObjectTable {
   onDrop: ((obj: HostedObject) => void) | null = null;
 
   add(typeid: string, referent: unknown, exposed: readonly string[], methodToTypeid: Readonly<Record<string, string>>): HostedObject {
-    const id = `${this.#prefix}${(++this.#counter).toString(16).padStart(6, '0')}`;
+    const shared = sharedIdOf(referent);
+    if (shared !== null) {
+      const hosted = this.#objects.get(shared);
+      if (hosted !== undefined) {
+        if (hosted.typeid !== typeid) throw new InvalidArgumentError(`the shared object ${shared} is already served here as '${hosted.typeid}', not '${typeid}'`);
+        return hosted;
+      }
+    }
+    const id = shared ?? `${this.#prefix}${(++this.#counter).toString(16).padStart(6, '0')}`;
     const obj = new HostedObject(id, typeid, referent, exposed, methodToTypeid);
     this.#objects.set(id, obj);
     return obj;

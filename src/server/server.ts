@@ -52,7 +52,20 @@ export type ServerLimits = Pick<Limits, (typeof SERVER_LIMITS)[number]>;
  * `'require'` a CPython client is answered with an error saying why, then closed, and an mpmanager client
  * that will not encrypt is refused.
  */
+/** One shared object (kept outside the server, e.g. in Redis) as `shared_objects` lists it. */
+export interface SharedObjectInfo {
+  readonly name: string;
+  readonly typeid: string;
+  /** Queue depth, dict/list/set length; 1 for objects without a size. */
+  readonly size: number;
+}
+
 export interface ServerOptions extends LimitOptions<keyof ServerLimits>, SecurityOptions {
+  /**
+   * The shared objects this server serves by name (`mpmanager serve --shared`), listed by the
+   * `shared_objects` operation (`mpmanager info` shows them). Default: none.
+   */
+  sharedObjects?: (() => Promise<readonly SharedObjectInfo[]>) | undefined;
   /** Shared secret every client must prove it holds. */
   authkey: string | Uint8Array;
   /** Whether any authenticated client may shut the server down (CPython allows it). Default false. */
@@ -354,13 +367,15 @@ export class Server {
         return this.#debugInfo();
       case 'number_of_objects':
         return this.#objects.size;
+      case 'shared_objects':
+        return (this.#options.sharedObjects?.() ?? Promise.resolve([])).then((list) => list.map((o) => tuple<unknown>(o.name, o.typeid, o.size)));
       case 'shutdown':
         this.#checkShutdown(shutdownKey);
         setImmediate(() => void this.shutdown());
         return null;
       default:
         throw new InvalidArgumentError(
-          `'${name}' unrecognized: the server operations are create, incref, decref, get_methods, dummy, debug_info, number_of_objects, shutdown, accept_connection`,
+          `'${name}' unrecognized: the server operations are create, incref, decref, get_methods, dummy, debug_info, number_of_objects, shared_objects, shutdown, accept_connection`,
         );
     }
   }
