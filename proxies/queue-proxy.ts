@@ -8,7 +8,7 @@
  * cancelled with `{ signal }` at the very moment an item is handed to it loses that item (its reply is
  * dropped), so prefer `timeout` where items must not be lost.
  */
-import { ConnectionClosedError, AbortError } from '../src/errors.js';
+import { ConnectionClosedError, ConnectionLostError, AbortError } from '../src/errors.js';
 import type { CallOptions } from '../src/protocol/client.js';
 import { BaseProxy } from './base-proxy.js';
 
@@ -77,7 +77,9 @@ export class QueueProxy<T = unknown> extends BaseProxy implements AsyncIterable<
         item = await this.get(true, null, signal ? { signal } : undefined);
       } catch (err) {
         if (err instanceof AbortError && signal?.aborted) return;
-        if (err instanceof ConnectionClosedError) return;
+        // A closed connection ends the loop; a lost one (a reconnecting client) is the caller's to see:
+        // the get may have taken an item, and the loop can be started again.
+        if (err instanceof ConnectionClosedError && !(err instanceof ConnectionLostError)) return;
         throw err;
       }
       if (hasSentinel && item === options.sentinel) return;

@@ -5,7 +5,8 @@ export { Connection, Listener, Client, Pipe, type ConnectionOptions, type Listen
 export type { EncryptionPolicy, SuiteName } from './channel/index.js';
 export type { TlsOptions } from './transport/tls.js';
 export { type Address, type TcpAddress, parseAddress, formatAddress } from './transport/address.js';
-export { BaseManager, type ManagerOptions } from './manager/base-manager.js';
+export { BaseManager, type ManagerOptions, type ManagerEvents } from './manager/base-manager.js';
+export type { ReconnectOptions, ReconnectAttempt } from './protocol/reconnecting-client.js';
 export { SyncManager } from './manager/sync-manager.js';
 export { Server, type ServerOptions } from './server/server.js';
 export { currentCall, type CallContext, type Owner } from './server/context.js';

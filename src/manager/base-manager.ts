@@ -5,8 +5,10 @@
  * run time as in Python (`manager.dict()`), and `create(typeid, ...)` is the typed form.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, StateError } from '../errors.js';
 import { NativeClient } from '../protocol/native-client.js';
+import { ReconnectingClient, reconnectPolicy, type ReconnectEvents, type ReconnectOptions, type ReconnectPolicy } from '../protocol/reconnecting-client.js';
 import { ClassicClient } from '../protocol/classic-client.js';
 import type { CallOptions, ManagerClient } from '../protocol/client.js';
 import { ObjectRef } from '../codec/ref.js';
@@ -35,7 +37,27 @@ export interface ManagerOptions extends LimitOptions<keyof ServerLimits>, Securi
    * CPython one. `'msgpack'` against a CPython server fails at once with `InvalidArgumentError`.
    */
   serializer?: 'msgpack' | 'pickle' | undefined;
+  /**
+   * Reconnect when the connection to the server drops (for `connect()`; mpmanager servers only: with
+   * `serializer: 'pickle'`, or against a stock CPython server, it is refused with `InvalidArgumentError`).
+   * `true` takes the defaults; an object sets `addresses` (more servers to try, round robin after the one
+   * just lost; default none), `initialDelay` (ms, default 100), `maxDelay` (ms, default 5 000) and
+   * `attempts` (default Infinity: forever, until `shutdown()`). Each wait is exponential backoff with
+   * jitter: uniform in [d/2, d], d = min(maxDelay, initialDelay × 2^(attempt−1)). Every other option
+   * (authkey, encryption, tls, limits) applies to every reconnection. Default: off.
+   *
+   * While reconnecting, calls in flight at the drop fail with `ConnectionLostError` (retryable: each may or
+   * may not have run); later calls wait, bounded by their own `timeout`/`signal`; releases are dropped (the
+   * server released what the connection held). Once connected again, proxies to shared objects (ids
+   * starting `shared:`, kept in Redis) work as before; proxies to objects that lived in the lost server's
+   * memory fail with `ObjectGoneError`. `connect()` itself still fails at once if no server answers.
+   * The manager emits `'disconnect'`, `'reconnecting'`, `'reconnect'` and `'reconnectFailed'` (`on()`).
+   */
+  reconnect?: boolean | ReconnectOptions | undefined;
 }
+
+/** The events a manager with the `reconnect` option emits (`manager.on(event, listener)`). */
+export type ManagerEvents = ReconnectEvents;
 
 /** The referent type a callable makes. */
 export type ReferentOf<C> = C extends new (...args: any[]) => infer I ? I : C extends (...args: any[]) => infer R ? Awaited<R> : any;
@@ -89,10 +111,16 @@ export class BaseManager {
   #state: State = State.Initial;
   #server: Server | null = null;
   #client: ManagerClient | null = null;
+  readonly #reconnect: ReconnectPolicy | null;
+  readonly #events = new EventEmitter<ManagerEvents>();
 
   constructor(address: Address = ['127.0.0.1', 0], options: ManagerOptions = {}) {
     this.#address = checkAddress(address);
     this.#options = options;
+    this.#reconnect = options.reconnect === undefined || options.reconnect === false ? null : reconnectPolicy(options.reconnect);
+    if (this.#reconnect !== null && options.serializer === 'pickle') {
+      throw new InvalidArgumentError("reconnect needs an mpmanager server and its native dialect: it cannot be used with serializer: 'pickle' (leave serializer unset, or 'msgpack')");
+    }
     this.#registry = registryOf(this.constructor).clone();
     const key = options.authkey ?? process.env.MPM_AUTHKEY;
     this.#authkey = key === undefined ? null : Buffer.from(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
@@ -155,6 +183,9 @@ export class BaseManager {
 
   /** Starts a server for this manager in this process, and connects to it. */
   async start(): Promise<this> {
+    if (this.#reconnect !== null) {
+      throw new InvalidArgumentError('reconnect is for connect(): a started manager serves from this process, and its connection lives as long as its server');
+    }
     const server = await this.getServer();
     this.#server = server;
     void server.serveForever();
@@ -175,7 +206,7 @@ export class BaseManager {
     if (!this.#authkey) throw new InvalidArgumentError('connect() needs the server\'s authkey: pass { authkey } or set MPM_AUTHKEY');
     await this.#connectClient(undefined);
     // CPython's connect() checks the server with `dummy`; ClassicClient.connect() has already done so.
-    if (this.#client instanceof NativeClient) await this.#client.call(null, 'dummy');
+    if (this.#client instanceof NativeClient || this.#client instanceof ReconnectingClient) await this.#client.call(null, 'dummy');
     this.#state = State.Connected;
     return this;
   }
@@ -200,19 +231,24 @@ export class BaseManager {
     const native = { ...common, shutdownKey };
     const serializer = o.serializer;
     let client: ManagerClient;
-    switch (serializer) {
-      case 'pickle':
-        client = await ClassicClient.connect(this.#address, common);
-        break;
-      case 'msgpack':
-        client = await NativeClient.connect(this.#address, native);
-        break;
-      case undefined:
-        client = (await NativeClient.connectIfNative(this.#address, native)) ?? (await ClassicClient.connect(this.#address, common));
-        break;
-      default:
-        serializer satisfies never;
-        throw new InvalidArgumentError(`unknown serializer '${String(serializer)}': use 'msgpack' or 'pickle', or leave it unset`);
+    if (this.#reconnect !== null) {
+      // The client emits on the manager's emitter: listeners may be added before connect().
+      client = await ReconnectingClient.connect(this.#address, native, this.#reconnect, this.#events);
+    } else {
+      switch (serializer) {
+        case 'pickle':
+          client = await ClassicClient.connect(this.#address, common);
+          break;
+        case 'msgpack':
+          client = await NativeClient.connect(this.#address, native);
+          break;
+        case undefined:
+          client = (await NativeClient.connectIfNative(this.#address, native)) ?? (await ClassicClient.connect(this.#address, common));
+          break;
+        default:
+          serializer satisfies never;
+          throw new InvalidArgumentError(`unknown serializer '${String(serializer)}': use 'msgpack' or 'pickle', or leave it unset`);
+      }
     }
     client.decodeContext = { reviveRef: (ref) => this.proxyFor(ref) };
     this.#client = client;
@@ -275,6 +311,27 @@ export class BaseManager {
         await this.#server.shutdown();
       } else await client?.close();
     }
+  }
+
+  /**
+   * Listens to this manager's events (`reconnect` option): `'disconnect'` (error), `'reconnecting'`
+   * ({ attempt, delay, address, error }), `'reconnect'` (address) and `'reconnectFailed'` (error).
+   */
+  on<E extends keyof ManagerEvents>(event: E, listener: (...args: ManagerEvents[E]) => void): this {
+    this.#events.on(event, listener as never);
+    return this;
+  }
+
+  /** `on`, for the next event only. */
+  once<E extends keyof ManagerEvents>(event: E, listener: (...args: ManagerEvents[E]) => void): this {
+    this.#events.once(event, listener as never);
+    return this;
+  }
+
+  /** Removes a listener added with `on` or `once`. */
+  off<E extends keyof ManagerEvents>(event: E, listener: (...args: ManagerEvents[E]) => void): this {
+    this.#events.off(event, listener as never);
+    return this;
   }
 
   /** Resolves when a started manager's server stops (after `shutdown()` or a permitted remote shutdown). */

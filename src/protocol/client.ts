@@ -71,3 +71,11 @@ export function armCall({ signal, timeout }: CallOptions, cancel: (error: Error)
   }
   return disarm;
 }
+
+/**
+ * Object ids that start with this name a shared object: one kept outside any server's memory (in Redis,
+ * src/backends/redis/), hosted under the same id on every server that serves it (src/server/objects.ts,
+ * `SHARED_ID`). A reconnecting client finds such objects again on its next server; any other id names an
+ * object in the memory of the one server that made it.
+ */
+export const SHARED_ID_PREFIX = 'shared:';

@@ -24,6 +24,12 @@ export interface NativeClientOptions extends SecurityOptions {
   name?: string | undefined;
   /** Lets this client shut the server down (given by the process that started it). */
   shutdownKey?: string | undefined;
+  /**
+   * What the calls in flight reject with when the connection drops (the server went away, not `close()`),
+   * given the connection-closed error. Default: that error itself. The reconnecting client
+   * (./reconnecting-client.ts) makes it a retryable `ConnectionLostError`.
+   */
+  lostCallError?: ((closed: ConnectionClosedError) => Error) | undefined;
 }
 
 interface Pending {
@@ -32,6 +38,8 @@ interface Pending {
   /** Kept alive while the call runs (a proxy must not be finalized while it has calls in flight). */
   holder: unknown;
   cleanup: (() => void) | null;
+  /** Decodes this call's reply instead of the client's `decodeContext` (`callDecoding`), or null. */
+  context: DecodeContext | null;
 }
 
 /** A call answered here (cancelled or timed out) whose reply the server has still to send. */
@@ -49,6 +57,9 @@ export class NativeClient implements ManagerClient {
   readonly #free: number[] = [];
   #inFlight = 0;
   #closedError: Error | null = null;
+  /** Set by `close()`: calls in flight then reject with the closed error, never `#lostCallError`'s. */
+  #closing = false;
+  readonly #lostCallError: ((closed: ConnectionClosedError) => Error) | null;
   #closeListeners = new Set<(error: Error) => void>();
   /** The server's own address (what its tokens carry). */
   readonly serverAddress: Address;
@@ -59,8 +70,9 @@ export class NativeClient implements ManagerClient {
   readonly #encodeContext = { blobs: [] as Uint8Array[] };
   readonly #blobs = new BlobInbox();
 
-  private constructor(conn: Connection, welcome: { address: Address; pid: number }) {
+  private constructor(conn: Connection, welcome: { address: Address; pid: number }, lostCallError: ((closed: ConnectionClosedError) => Error) | undefined) {
     this.#conn = conn;
+    this.#lostCallError = lostCallError ?? null;
     this.serverAddress = welcome.address;
     this.serverPid = welcome.pid;
     conn.detach({
@@ -115,7 +127,7 @@ export class NativeClient implements ManagerClient {
       // A server that refuses this connection (a connection limit) says why in place of its welcome.
       const refused = (reply[2] as { refused?: unknown }).refused;
       if (Array.isArray(refused) && typeof refused[0] === 'string' && typeof refused[1] === 'string') throw remoteError(refused[0], refused[1]);
-      return new NativeClient(conn, reply[2] as { address: Address; pid: number });
+      return new NativeClient(conn, reply[2] as { address: Address; pid: number }, options.lostCallError);
     } catch (err) {
       conn.close();
       if (err instanceof ConnectionClosedError) {
@@ -144,6 +156,19 @@ export class NativeClient implements ManagerClient {
    * `holder` is kept reachable until the call settles.
    */
   call(ident: string | null, method: string, args: readonly unknown[] = [], kwds: Record<string, unknown> | null = null, options?: CallOptions, holder?: unknown): Promise<unknown> {
+    return this.#call(ident, method, args, kwds, options, holder, null);
+  }
+
+  /**
+   * `call`, decoding its reply with `context` instead of this client's `decodeContext`: the reconnecting
+   * client re-binds shared objects with it, taking the references a `create` returns without making
+   * proxies of them.
+   */
+  callDecoding(context: DecodeContext, ident: string | null, method: string, args: readonly unknown[] = [], kwds: Record<string, unknown> | null = null, options?: CallOptions): Promise<unknown> {
+    return this.#call(ident, method, args, kwds, options, undefined, context);
+  }
+
+  #call(ident: string | null, method: string, args: readonly unknown[], kwds: Record<string, unknown> | null, options: CallOptions | undefined, holder: unknown, context: DecodeContext | null): Promise<unknown> {
     if (this.#closedError) return Promise.reject(this.#closedError);
     const id = this.#free.pop() ?? this.#slots.length;
     let frame: Uint8Array;
@@ -162,7 +187,7 @@ export class NativeClient implements ManagerClient {
       for (let i = 0; i < blobs.length; i++) blobs[i] = Uint8Array.prototype.slice.call(blobs[i] as Uint8Array);
     }
     return new Promise((resolve, reject) => {
-      const pending: Pending = { resolve, reject, holder, cleanup: null };
+      const pending: Pending = { resolve, reject, holder, cleanup: null, context };
       if (armed) this.#arm(id, pending, options as CallOptions);
       this.#slots[id] = pending;
       this.#inFlight++;
@@ -197,6 +222,7 @@ export class NativeClient implements ManagerClient {
 
   /** Closes the connection; calls in flight reject with `ConnectionClosedError`. */
   async close(): Promise<void> {
+    this.#closing = true;
     const closing = this.#conn.closeAndWait();
     this.#onClosed(new ConnectionClosedError('the manager connection was closed'));
     await closing;
@@ -229,12 +255,6 @@ export class NativeClient implements ManagerClient {
     return pending;
   }
 
-  /** True if `id` is a call whose reply someone waits for. */
-  #waiting(id: number): boolean {
-    const pending = this.#slots[id];
-    return pending !== undefined && pending !== ANSWERED;
-  }
-
   #onFrame(frame: Buffer): void {
     let context: DecodeContext | null;
     try {
@@ -245,10 +265,14 @@ export class NativeClient implements ManagerClient {
     }
     if (context === null) return; // a blob, kept for the message after it
     const callId = peekCallId(frame);
-    if (callId >= 0 && !this.#waiting(callId)) {
-      this.#take(callId);
-      this.#dropReply(frame, context.blobs);
-      return;
+    if (callId >= 0) {
+      const pending = this.#slots[callId];
+      if (pending === undefined || pending === ANSWERED) {
+        this.#take(callId);
+        this.#dropReply(frame, context.blobs);
+        return;
+      }
+      if (pending.context !== null) context = context === this.decodeContext ? pending.context : { ...pending.context, blobs: context.blobs };
     }
     let msg: unknown;
     try {
@@ -289,8 +313,10 @@ export class NativeClient implements ManagerClient {
 
   #onClosed(error: Error): void {
     if (this.#closedError) return;
-    this.#closedError = error instanceof ConnectionClosedError ? error : new ConnectionClosedError(`the manager connection failed: ${error.message}`, { cause: error });
-    for (let id = 1; id < this.#slots.length; id++) this.#take(id)?.reject(this.#closedError);
+    const closed = error instanceof ConnectionClosedError ? error : new ConnectionClosedError(`the manager connection failed: ${error.message}`, { cause: error });
+    this.#closedError = closed;
+    const inFlight = this.#closing || this.#lostCallError === null || this.#inFlight === 0 ? closed : this.#lostCallError(closed);
+    for (let id = 1; id < this.#slots.length; id++) this.#take(id)?.reject(inFlight);
     for (const fn of this.#closeListeners) fn(this.#closedError);
     this.#closeListeners.clear();
   }

@@ -13,7 +13,7 @@ import { BLOB_MIN, EXT_BLOB, msgpack } from '../../src/codec/index.js';
 import { ObjectRef } from '../../src/codec/ref.js';
 import { Token } from '../../src/codec/token.js';
 import { Listener, type Connection } from '../../src/connection/index.js';
-import { AbortError, ConnectionClosedError, NotExposedError, ProtocolError, RemoteError, TimeoutError } from '../../src/errors.js';
+import { AbortError, ConnectionClosedError, ConnectionLostError, NotExposedError, ProtocolError, RemoteError, TimeoutError } from '../../src/errors.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, sendWithBlobs } from '../../src/protocol/native.js';
 import { NativeClient, type NativeClientOptions } from '../../src/protocol/native-client.js';
 import { KeyError, ValueError } from '../../src/python-errors.js';
@@ -437,6 +437,44 @@ describe('NativeClient against a scripted server', { timeout: 5_000 }, () => {
       await closing;
       expect(client.closed).toBe(true);
       await client.close(); // idempotent
+    });
+
+    it('lostCallError: calls in flight when the server drops the connection reject with its error; close() keeps the closed one', async () => {
+      const lost = (closed: ConnectionClosedError) => new ConnectionLostError(`lost: ${closed.message}`, { cause: closed });
+      const dropped = await scripted({ lostCallError: lost });
+      const inFlight = dropped.client.call('w', 'wait');
+      await dropped.peer.message();
+      dropped.peer.conn.close();
+      await expect(inFlight).rejects.toBeInstanceOf(ConnectionLostError);
+      await expect(dropped.client.call(null, 'dummy')).rejects.not.toBeInstanceOf(ConnectionLostError); // later calls: closed
+
+      const closed = await scripted({ lostCallError: lost });
+      const call = closed.client.call('w', 'wait');
+      await closed.peer.message();
+      const closing = closed.client.close();
+      await expect(call).rejects.toBeInstanceOf(ConnectionClosedError);
+      await expect(call).rejects.not.toBeInstanceOf(ConnectionLostError);
+      closed.peer.conn.close();
+      await closing;
+    });
+  });
+
+  describe('callDecoding', () => {
+    it("decodes its own reply with the context it was given, and every other reply with the client's", async () => {
+      const { client, peer } = await scripted();
+      const made: string[] = [];
+      client.decodeContext = { reviveRef: (ref) => (made.push(ref.token.id), { proxy: ref.token.id }) };
+      const ref = (id: string) => new ObjectRef(new Token('Counter', WELCOME.address, id), ['inc']);
+      const raw = client.callDecoding({ reviveRef: (r) => r }, null, 'create', ['Counter']);
+      const normal = client.call(null, 'create', ['Counter']);
+      const [first, second] = [await peer.message(), await peer.message()];
+      peer.reply([ServerKind.Return, second[1], ref('b')]);
+      peer.reply([ServerKind.Return, first[1], ref('a')]);
+      expect(await normal).toEqual({ proxy: 'b' });
+      const taken = await raw;
+      expect(taken).toBeInstanceOf(ObjectRef);
+      expect((taken as ObjectRef).token.id).toBe('a');
+      expect(made).toEqual(['b']);
     });
   });
 });
