@@ -14,7 +14,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DigitLimitError } from '../../src/errors.js';
 import { DEFAULT_LIMITS } from '../../src/limits.js';
-import { hashKey } from '../../src/manager/sync/py.js';
+import { hashKey } from '../../src/server/py.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
 import { Reply, tracebackError } from '../../src/protocol/classic.js';
 import { AUTHKEY, MiB, longTextOps, pickleRequestWithArg, rawClassicObject } from './support.js';

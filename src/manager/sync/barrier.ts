@@ -13,8 +13,8 @@ import { AttributeError, BrokenBarrierError, ValueError } from '../../python-err
 import { currentCall } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR } from '../../python-repr.js';
-import { toInt } from './py.js';
-import { WaitQueue, seconds } from './wait.js';
+import { toInt } from '../../server/py.js';
+import { WaitQueue, seconds } from '../../server/wait.js';
 
 /** Attributes `__getattribute__` serves (CPython's BarrierProxy reads these three). */
 const ATTRIBUTES = new Set(['parties', 'n_waiting', 'broken']);

@@ -16,8 +16,8 @@ import { currentCall, type Owner } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR, pyRepr } from '../../python-repr.js';
 import { Lock, RLock, type ConditionLock } from './locks.js';
-import { toInt } from './py.js';
-import { WaitQueue, seconds } from './wait.js';
+import { toInt } from '../../server/py.js';
+import { WaitQueue, seconds } from '../../server/wait.js';
 
 export class Condition {
   static readonly [PY_SIGNATURES] = { constructor: ['lock'], acquire: ['blocking', 'timeout'], wait: ['timeout'], notify: ['n'] };

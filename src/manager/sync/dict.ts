@@ -7,7 +7,7 @@ import { KeyError, PyTypeError, ValueError } from '../../python-errors.js';
 import { Tuple } from '../../codec/values.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR, pyRepr, pyTypeName, type Repr } from '../../python-repr.js';
-import { hashKey, isPlainObject, unwrap, items } from './py.js';
+import { hashKey, isPlainObject, unwrap, items } from '../../server/py.js';
 import { PyIterator, liveKeys } from './iterator.js';
 
 /** Keys and values of a dict-like argument, or null when it is not a mapping. */

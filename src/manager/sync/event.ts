@@ -5,7 +5,7 @@
 import { currentCall } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR } from '../../python-repr.js';
-import { WaitQueue, seconds } from './wait.js';
+import { WaitQueue, seconds } from '../../server/wait.js';
 
 export class PyEvent {
   static readonly [PY_SIGNATURES] = { wait: ['timeout'] };

@@ -14,4 +14,4 @@ export { Dict } from './dict.js';
 export { PySet } from './set.js';
 export { PyIterator } from './iterator.js';
 export { Namespace } from './namespace.js';
-export { WaitQueue, type Waiter, type WaitOptions } from './wait.js';
+export { WaitQueue, type Waiter, type WaitOptions } from '../../server/wait.js';

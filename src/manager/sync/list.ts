@@ -8,7 +8,7 @@ import { IndexError, PyTypeError, ValueError } from '../../python-errors.js';
 import { Tuple } from '../../codec/values.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR, pyRepr, pyTypeName, type Repr } from '../../python-repr.js';
-import { asSlice, isPlainObject, pyCompare, pyEquals, seqIndex, sliceIndices, sliceRange, toInt, truth, unwrap, items } from './py.js';
+import { asSlice, isPlainObject, pyCompare, pyEquals, seqIndex, sliceIndices, sliceRange, toInt, truth, unwrap, items } from '../../server/py.js';
 
 /** Python's `list`. */
 export class List<T = unknown> {

@@ -12,8 +12,8 @@ import { PyRuntimeError, ValueError } from '../../python-errors.js';
 import { currentCall, type Owner } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR } from '../../python-repr.js';
-import { toInt, truth } from './py.js';
-import { WaitQueue, seconds } from './wait.js';
+import { toInt, truth } from '../../server/py.js';
+import { WaitQueue, lockTimeout, seconds } from '../../server/wait.js';
 
 /**
  * What a `Condition` needs of its lock: CPython's `_is_owned`, `_release_save` and `_acquire_restore`,
@@ -30,18 +30,6 @@ export interface ConditionLock {
   _release_save(owner: Owner): number;
   /** Takes the lock back for `owner` (waiting as long as it takes, or until `signal`) with the saved state. */
   _acquire_restore(owner: Owner, state: number, signal?: AbortSignal): void | Promise<void>;
-}
-
-/**
- * `acquire(blocking, timeout)` arguments as `_thread.lock.acquire` checks them: `timeout` -1 or None
- * waits forever; a timeout with `blocking=False` is a `ValueError`.
- */
-function lockTimeout(blocking: boolean, timeout: unknown): number | null {
-  const t = seconds(timeout);
-  if (t === null || t === -1) return null;
-  if (!blocking) throw new ValueError("can't specify a timeout for a non-blocking call");
-  if (t < 0) throw new ValueError('timeout value must be a non-negative number');
-  return t;
 }
 
 /** Python's `threading.Lock`: any caller may release it; the connection that took it loses it on close. */

@@ -12,15 +12,8 @@ import { Empty, Full, ValueError } from '../../python-errors.js';
 import { currentCall } from '../../server/context.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR } from '../../python-repr.js';
-import { toInt, truth } from './py.js';
-import { WaitQueue, seconds } from './wait.js';
-
-/** Python's check on `get`/`put` timeouts. */
-function blockingTimeout(timeout: unknown): number | null {
-  const t = seconds(timeout);
-  if (t !== null && t < 0) throw new ValueError("'timeout' must be a non-negative number");
-  return t;
-}
+import { toInt, truth } from '../../server/py.js';
+import { WaitQueue, blockingTimeout } from '../../server/wait.js';
 
 export class Queue<T = unknown> {
   static readonly [PY_SIGNATURES] = {

@@ -6,7 +6,7 @@
 import { KeyError, PyTypeError } from '../../python-errors.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR, pyRepr, pyTypeName, type Repr } from '../../python-repr.js';
-import { hashKey, unwrap, items } from './py.js';
+import { hashKey, unwrap, items } from '../../server/py.js';
 import { PyIterator, liveKeys } from './iterator.js';
 
 /** The members of an argument that must be a set (operators), or null. */

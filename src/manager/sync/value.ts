@@ -8,7 +8,7 @@ import { PyTypeError, PythonError, ValueError } from '../../python-errors.js';
 import { GET_VALUE, PY_SIGNATURES } from '../../server/dispatch.js';
 import { PY_REPR, pyRepr, pyTypeName, type Repr } from '../../python-repr.js';
 import { PICKLE_REDUCE, type PickleReduce } from '../../codec/pickle/index.js';
-import { asSlice, iterate, seqIndex, sliceIndices, sliceRange } from './py.js';
+import { asSlice, iterate, seqIndex, sliceIndices, sliceRange } from '../../server/py.js';
 
 /** CPython's `managers.Value`: a box with `get`/`set` and a `value` property. */
 export class Value<T = unknown> {

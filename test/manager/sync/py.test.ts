@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { PyTypeError, ValueError } from '../../../src/python-errors.js';
 import { Slice, tuple } from '../../../src/codec/values.js';
-import { asSlice, hashKey, pyCompare, pyEquals, sliceIndices, sliceRange, truth } from '../../../src/manager/sync/py.js';
+import { asSlice, hashKey, pyCompare, pyEquals, sliceIndices, sliceRange, truth } from '../../../src/server/py.js';
 
 describe('hashKey', () => {
   it('gives equal Python values one key, and different types different keys', () => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Empty, ValueError } from '../../../src/python-errors.js';
-import { WaitQueue, seconds } from '../../../src/manager/sync/wait.js';
+import { WaitQueue, seconds } from '../../../src/server/wait.js';
 
 beforeEach(() => {
   vi.useFakeTimers();

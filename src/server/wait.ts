@@ -4,14 +4,17 @@
  * by its timeout, or by the call's abort signal. There is no polling: timers are `unref()`ed and cleared
  * as soon as the waiter settles, and an aborted waiter leaves the queue at once.
  */
-import { ValueError } from '../../python-errors.js';
+import { ValueError } from '../python-errors.js';
 
 /** Longest delay `setTimeout` takes (longer ones fire at once); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** Starts an unref'ed timer of `seconds`; returns the function that clears it. */
-function startTimer(seconds: number, fire: () => void): () => void {
-  let remaining = seconds * 1000;
+/**
+ * Starts an unref'ed timer of `ms` milliseconds (any length: past setTimeout's 2^31-1 it re-arms); returns
+ * the function that clears it.
+ */
+export function startTimer(ms: number, fire: () => void): () => void {
+  let remaining = Math.max(0, ms);
   let handle: NodeJS.Timeout;
   const arm = (): void => {
     const delay = Math.min(remaining, MAX_TIMER_MS);
@@ -32,6 +35,25 @@ export function seconds(timeout: unknown): number | null {
   const t = typeof timeout === 'bigint' ? Number(timeout) : timeout;
   if (typeof t !== 'number' || Number.isNaN(t)) throw new ValueError(`timeout must be a number of seconds or None, not ${String(timeout)}`);
   return t === Infinity ? null : t;
+}
+
+/** `queue.Queue.get`/`put`'s check: a negative timeout is a `ValueError`. */
+export function blockingTimeout(timeout: unknown): number | null {
+  const t = seconds(timeout);
+  if (t !== null && t < 0) throw new ValueError("'timeout' must be a non-negative number");
+  return t;
+}
+
+/**
+ * `acquire(blocking, timeout)` arguments as `_thread.lock.acquire` checks them: `timeout` -1 or None
+ * waits forever; a timeout with `blocking=False` is a `ValueError`.
+ */
+export function lockTimeout(blocking: boolean, timeout: unknown): number | null {
+  const t = seconds(timeout);
+  if (t === null || t === -1) return null;
+  if (!blocking) throw new ValueError("can't specify a timeout for a non-blocking call");
+  if (t < 0) throw new ValueError('timeout value must be a non-negative number');
+  return t;
 }
 
 export interface WaitOptions<T> {
@@ -94,7 +116,7 @@ export class WaitQueue<D = undefined, T = void> {
       };
       this.#entries.add(entry);
       if (timeout !== null) {
-        stopTimer = startTimer(timeout, () => {
+        stopTimer = startTimer(timeout * 1000, () => {
           this.#remove(entry);
           try {
             resolve(onTimeout());

@@ -7,13 +7,14 @@
  * Hashing is Python's: `1`, `1.0`, `1n` and `true` are one key (as `1 == 1.0 == True` in Python), strings
  * and bytes never equal each other, a tuple hashes by its items, and lists, dicts and sets are unhashable.
  */
-import { pyTypeName } from '../../python-repr.js';
+import { pyTypeName } from '../python-repr.js';
 import { Buffer } from 'node:buffer';
-import { IndexError, PyTypeError, ValueError } from '../../python-errors.js';
-import { RefHolder } from '../../codec/ref.js';
-import { HostedRef } from '../../server/hosted-ref.js';
-import { getValue } from '../../server/dispatch.js';
-import { Slice, Tuple } from '../../codec/values.js';
+import { IndexError, PyTypeError, ValueError } from '../python-errors.js';
+import { RefHolder } from '../codec/ref.js';
+import { HostedRef } from './hosted-ref.js';
+import { getValue } from './dispatch.js';
+import { sharedIdOf } from './objects.js';
+import { Slice, Tuple } from '../codec/values.js';
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== 'object') return false;
@@ -235,9 +236,17 @@ export function pyCompare(a: unknown, b: unknown): number {
   throw new PyTypeError(`'<' not supported between instances of '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
 }
 
-/** A hosted object passed as an argument stands for its value (CPython hands the referent itself). */
+/**
+ * A hosted object passed as an argument stands for its value (CPython hands the referent itself). A
+ * shared object (kept in Redis) has no value at hand: reading it is a round trip, which the in-memory
+ * referents' synchronous methods cannot wait for, so it is refused, saying what to do instead.
+ */
 export function unwrap(v: unknown): unknown {
-  return v instanceof HostedRef ? getValue(v.referent) : v;
+  if (!(v instanceof HostedRef)) return v;
+  if (sharedIdOf(v.referent) !== null) {
+    throw new PyTypeError(`${(v.referent as object).constructor.name} ${String(sharedIdOf(v.referent))} is kept in Redis: pass its value (read it first, e.g. list(shared) or dict(shared.items())) instead of the proxy`);
+  }
+  return getValue(v.referent);
 }
 
 export function items(v: unknown): unknown[] {
