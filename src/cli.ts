@@ -9,7 +9,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from './errors.js';
 import { DEFAULT_LIMITS, type LimitOptions } from './limits.js';
-import { SERVER_LIMITS, type ServerLimits } from './server/server.js';
+import { SERVER_LIMITS, Server, type ServerLimits } from './server/server.js';
+import { RedisObjects } from './backends/redis/index.js';
+import { parseShared, registerShared } from './manager/shared.js';
 import { SyncManager } from './manager/sync-manager.js';
 import { formatAddress, isWildcardAddress, parseAddress, type Address } from './transport/address.js';
 import type { Registry } from './server/registry.js';
@@ -24,7 +26,8 @@ function flagOf(limit: string): string {
 const LIMIT_FLAGS = SERVER_LIMITS.map((limit) => `        --${flagOf(limit)} N`.padEnd(44) + `(default ${DEFAULT_LIMITS[limit]})`).join('\n');
 
 const SERVE_HELP = `usage: mpmanager serve [--address ADDRESS] [--authkey KEY] [--register MODULE]... [--allow-remote-shutdown]
-                       [--encryption off|prefer|require] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [LIMITS]
+                       [--encryption off|prefer|require] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
+                       [--redis URL [--redis-namespace NS] [--redis-lease MS] --shared NAME=TYPEID...] [LIMITS]
 
 Runs a SyncManager server (every built-in typeid: Queue, Lock, dict, list, Value, ...) until SIGINT/SIGTERM.
 
@@ -41,6 +44,14 @@ Runs a SyncManager server (every built-in typeid: Queue, Lock, dict, list, Value
   --tls-cert FILE            serve TLS (TCP, or a wss:// address) with this PEM certificate (chain) ...
   --tls-key FILE             ... and this PEM private key; TLS connections count as encrypted
   --tls-ca FILE              with TLS: require client certificates signed by this PEM CA
+  --redis URL                keep the --shared objects in Redis: redis://HOST:PORT[/DB], or a Unix socket path;
+                             every server given the same --redis and --shared serves the same objects
+  --shared NAME=TYPEID       serve NAME as a typeid whose object is the one named NAME in Redis (repeatable);
+                             TYPEID is Queue, JoinableQueue, dict, list, set, Namespace, Value, Lock, RLock,
+                             Semaphore, BoundedSemaphore or Event; clients call manager.NAME()
+  --redis-namespace NS       prefix of every key (default mpm), so deployments can share one Redis
+  --redis-lease MS           how long a dead server's locks, permits and queue items in flight stay
+                             claimed before other servers take them back (default 10000)
   -h, --help                 this text
 
 Limits (each documented in the README's "Limits" section; 0 turns idle-timeout and max-connections-per-peer off):
@@ -49,8 +60,8 @@ ${LIMIT_FLAGS}
 
 const INFO_HELP = `usage: mpmanager info [--address ADDRESS] [--authkey KEY] [--encryption POLICY] [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
 
-Prints how its own connection is protected, the number of objects a running server hosts and its debug
-listing (CPython's debug_info()).
+Prints how its own connection is protected, the number of objects a running server hosts, the shared
+objects it serves from Redis with their sizes, and its debug listing (CPython's debug_info()).
 
   --address ADDRESS          the server's address (default 127.0.0.1:50000)
   --authkey KEY              its authkey (default: $MPM_AUTHKEY)
@@ -94,6 +105,10 @@ async function serve(args: string[]): Promise<void> {
       register: { type: 'string', multiple: true, default: [] },
       'allow-remote-shutdown': { type: 'boolean', default: false },
       ...SECURITY_FLAGS,
+      redis: { type: 'string' },
+      'redis-namespace': { type: 'string' },
+      'redis-lease': { type: 'string' },
+      shared: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
       ...Object.fromEntries(SERVER_LIMITS.map((limit) => [flagOf(limit), { type: 'string' as const }])),
     },
@@ -119,12 +134,29 @@ async function serve(args: string[]): Promise<void> {
   class ServedManager extends SyncManager {}
   await loadRegistrations(ServedManager, values.register);
   const address = parseAddress(values.address);
+  const shared = values.shared.map(parseShared);
+  if (shared.length > 0 && values.redis === undefined) throw new InvalidArgumentError('--shared needs --redis URL: shared objects live in Redis');
   if (isWildcardAddress(address)) {
     process.stderr.write(`warning: listening on every interface (${values.address}): any host that can reach this machine can connect, and only the authkey keeps it out\n`);
   }
   const security = securityOptions(values, 'serve');
-  const manager = new ServedManager(address, { ...limits, ...security, authkey, allowRemoteShutdown: values['allow-remote-shutdown'] });
-  const server = await manager.getServer();
+  const lease = values['redis-lease'] === undefined ? undefined : Number(values['redis-lease']);
+  if (lease !== undefined && !Number.isFinite(lease)) throw new InvalidArgumentError(`--redis-lease takes a number of milliseconds, got '${values['redis-lease']}'`);
+  const store = values.redis === undefined ? null : await RedisObjects.connect(values.redis, { namespace: values['redis-namespace'], lease });
+  let server: Server;
+  try {
+    for (const { name, typeid } of shared) registerShared(ServedManager, name, typeid, store as RedisObjects);
+    server = await Server.listen(ServedManager.registry as Registry, address, {
+      ...limits,
+      ...security,
+      authkey,
+      allowRemoteShutdown: values['allow-remote-shutdown'],
+      sharedObjects: store === null ? undefined : () => store.describe(),
+    });
+  } catch (err) {
+    await store?.close();
+    throw err;
+  }
   // Before anything is printed: until a listener is added, SIGTERM keeps its default action and kills the
   // process at once, so a supervisor that stops the server as soon as it reads `listening on` would
   // otherwise kill it uncleanly (seen in 10 of 30 tries).
@@ -136,7 +168,12 @@ async function serve(args: string[]): Promise<void> {
   if (generated) process.stdout.write(`authkey: ${authkey}\n`);
   process.stdout.write(`listening on ${formatAddress(server.address)}\n`);
   process.stdout.write(connectSnippet(server.address, generated ? authkey : null, security));
+  if (shared.length > 0) {
+    const names = shared.map((o) => `${o.name} (${o.typeid})`).join(', ');
+    process.stdout.write(`shared objects, in ${store?.url}: ${names}; clients register each name (Python: M.register('${shared[0]?.name}'))\n`);
+  }
   await server.serveForever();
+  await store?.close();
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   process.stdout.write('server stopped\n');
@@ -164,6 +201,9 @@ async function info(args: string[]): Promise<void> {
     const encryption = manager.client.encryption;
     process.stdout.write(`connection: ${encryption === null ? 'in clear' : `encrypted (${encryption})`}\n`);
     process.stdout.write(`objects: ${await manager.numberOfObjects()}\n`);
+    // Shared objects (an mpmanager server's `shared_objects`; a CPython server has no such operation).
+    const shared = await manager.client.call(null, 'shared_objects').catch(() => []);
+    for (const [name, typeid, size] of shared as Array<[string, string, number]>) process.stdout.write(`shared: ${name} (${typeid}) size ${size}\n`);
     const listing = await manager.debugInfo();
     if (listing) process.stdout.write(`${listing}\n`);
   } finally {

@@ -8,6 +8,8 @@ export { type Address, type TcpAddress, parseAddress, formatAddress } from './tr
 export { BaseManager, type ManagerOptions, type ManagerEvents } from './manager/base-manager.js';
 export type { ReconnectOptions, ReconnectAttempt } from './protocol/reconnecting-client.js';
 export { SyncManager } from './manager/sync-manager.js';
+export { registerShared, type SharedStore } from './manager/shared.js';
+export { RedisObjects, SHARED_TYPEIDS, type RedisObjectsOptions } from './backends/redis/index.js';
 export { Server, type ServerOptions } from './server/server.js';
 export { currentCall, type CallContext, type Owner } from './server/context.js';
 export { PY_SIGNATURES, GET_VALUE } from './server/dispatch.js';
