@@ -21,10 +21,15 @@ export function lowerIsBetter(unit: Unit): boolean {
 export type Reduce = 'latency' | 'rate' | 'bytes';
 
 export interface Side {
-  /** Which client program runs: bench/node/client.ts or bench/py/client.py. */
-  client: 'node' | 'python';
-  /** Which server it talks to: mpmanager's or CPython's. */
-  server: 'ours' | 'cpython';
+  /** Which client program runs: bench/node/client.ts, bench/py/client.py, or bench/node/redis-client.ts (Redis itself). */
+  client: 'node' | 'python' | 'redis';
+  /**
+   * Which server it talks to: mpmanager's, CPython's, mpmanager's with shared objects in the run's Redis
+   * (`ours-redis`), or that Redis itself (`redis`).
+   */
+  server: 'ours' | 'cpython' | 'ours-redis' | 'redis';
+  /** Client processes alternate between two `ours-redis` servers (the same Redis) instead of sharing one. */
+  spread?: boolean;
   /** The manager server, or the raw `Listener` echo server. */
   target: 'manager' | 'echo';
   /** Client processes started at once; their results are added up. */
@@ -32,8 +37,12 @@ export interface Side {
   params: ClientParams;
 }
 
-/** What a case's baseline is: stock CPython, or mpmanager itself without the capability measured. */
-export type Against = 'cpython' | 'plaintext';
+/**
+ * What a case's baseline is: stock CPython; mpmanager itself without the capability measured
+ * (`plaintext`); the same operations straight to Redis (`direct-redis`); or the same clients on one server
+ * instead of two (`one-server`).
+ */
+export type Against = 'cpython' | 'plaintext' | 'direct-redis' | 'one-server';
 
 export interface Case {
   name: string;
@@ -43,6 +52,8 @@ export interface Case {
   what: string;
   /** What `baseline` is. Default `cpython`. */
   against?: Against;
+  /** A system service the case needs (the run skips it, saying so, when it is missing). */
+  needs?: 'redis';
   /** The transports it runs on (default both); `variant` is added to the transport's name in the rows (`tcp+aead`). */
   transports?: readonly Transport[];
   variant?: string;
@@ -150,6 +161,57 @@ export function cases({ quick }: Sizes): Case[] {
       baseline: () => side('python', 'cpython', 'manager', 1, bulk),
     },
     ...encryptedCases(warmS, runS, bulk),
+    ...redisCases(warmS, runS, queue, latency),
+  ];
+}
+
+/**
+ * Shared objects kept in Redis (`ours-redis` servers): one client against the direct use of the same
+ * Redis through the same client library (the limit of this design: every operation is a round trip to
+ * the server and one from it to Redis), and four clients spread over two servers against the same four
+ * on one.
+ */
+function redisCases(warmS: number, runS: number, queue: ClientParams, latency: ClientParams): Case[] {
+  const side = (client: Side['client'], server: Side['server'], procs: number, params: ClientParams, spread = false): Side => ({
+    client,
+    server,
+    target: 'manager',
+    procs,
+    params,
+    spread,
+  });
+  const common = { needs: 'redis', transports: ['tcp'] } as const;
+  return [
+    {
+      ...common,
+      name: 'redis-queue-pair',
+      unit: 'µs',
+      reduce: 'latency',
+      what: 'put(x) then get() on a Queue kept in Redis, through an mpmanager server, against RPUSH then LPOP straight to that Redis (node-redis)',
+      against: 'direct-redis',
+      ours: () => side('node', 'ours-redis', 1, queue),
+      baseline: () => side('redis', 'redis', 1, queue),
+    },
+    {
+      ...common,
+      name: 'redis-dict-get',
+      unit: 'µs',
+      reduce: 'latency',
+      what: "d['k'] on a dict kept in Redis, through an mpmanager server, against HGET straight to that Redis (node-redis)",
+      against: 'direct-redis',
+      ours: () => side('node', 'ours-redis', 1, latency),
+      baseline: () => side('redis', 'redis', 1, latency),
+    },
+    {
+      ...common,
+      name: 'redis-2-servers',
+      unit: 'calls/s',
+      reduce: 'rate',
+      what: "d['k'] on one dict kept in Redis: 4 client processes, one call in flight each, spread over two mpmanager servers, against the same 4 on one server",
+      against: 'one-server',
+      ours: () => side('node', 'ours-redis', 4, duration(warmS, runS), true),
+      baseline: () => side('node', 'ours-redis', 4, duration(warmS, runS)),
+    },
   ];
 }
 

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cases, lowerIsBetter, memorySizes, type Against, type Case, type Reduce, type Side, type Transport, type Unit } from './cases.js';
 import { Child, killAll, nodeChild, pythonChild, ROOT, type Message } from './lib/children.js';
+import { REDIS_SERVER, startRedis } from './lib/redis.js';
 import type { Measurement } from './lib/protocol.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -35,7 +36,7 @@ interface Row {
   baseline: number;
   /** How many times better ours is than the baseline (above 1 means better, whichever way the unit points). */
   ratio: number;
-  /** What `baseline` is: `cpython`, or `plaintext` (ours without the channel). */
+  /** What `baseline` is (cases.ts `Against`): `cpython`, `plaintext`, `direct-redis`, `one-server`. */
   against: Against;
 }
 
@@ -74,36 +75,60 @@ function listenAddress(transport: Transport, name: string): unknown {
   return transport === 'tcp' ? ['127.0.0.1', 0] : join(TMP, `${name}-${++servers}.sock`);
 }
 
-async function startServer(side: 'ours' | 'cpython', target: 'manager' | 'echo', transport: Transport, tag = ''): Promise<Server> {
+async function startServer(side: 'ours' | 'cpython', target: 'manager' | 'echo', transport: Transport, tag = '', redisUrl?: string): Promise<Server> {
   const name = `${side}-${target}-${transport}${tag}`;
   const address = JSON.stringify(listenAddress(transport, name));
   const child =
     side === 'ours'
-      ? nodeChild(name, target === 'manager' ? 'bench/node/manager-server.ts' : 'bench/node/echo-server.ts', [address, AUTHKEY], ['--expose-gc'])
+      ? nodeChild(name, target === 'manager' ? 'bench/node/manager-server.ts' : 'bench/node/echo-server.ts', [address, AUTHKEY, ...(redisUrl ? [redisUrl] : [])], ['--expose-gc'])
       : pythonChild(name, target === 'manager' ? 'bench/py/server.py' : 'bench/py/echo_server.py', [address, AUTHKEY]);
   const msg = await child.next(60_000);
   return { child, address: msg.address, pid: Number(msg.pid) };
 }
 
-type Servers = Record<`${'ours' | 'cpython'}-${'manager' | 'echo'}`, Server>;
+/** Servers by `<server>-<target>`; `ours-redis-manager-2` is the second server on the same Redis. */
+type Servers = Record<string, Server>;
 
-async function startServers(transport: Transport): Promise<Servers> {
+async function startServers(transport: Transport, redisUrl: string | null): Promise<Servers> {
   const [a, b, c, d] = await Promise.all([
     startServer('ours', 'manager', transport),
     startServer('ours', 'echo', transport),
     startServer('cpython', 'manager', transport),
     startServer('cpython', 'echo', transport),
   ]);
-  return { 'ours-manager': a, 'ours-echo': b, 'cpython-manager': c, 'cpython-echo': d };
+  const servers: Servers = { 'ours-manager': a, 'ours-echo': b, 'cpython-manager': c, 'cpython-echo': d };
+  if (redisUrl !== null) {
+    const [r1, r2] = await Promise.all([
+      startServer('ours', 'manager', transport, '-redis', redisUrl),
+      startServer('ours', 'manager', transport, '-redis-2', redisUrl),
+    ]);
+    servers['ours-redis-manager'] = r1;
+    servers['ours-redis-manager-2'] = r2;
+    // The direct-Redis clients take the socket path as their address.
+    servers['redis-manager'] = { child: r1.child, address: redisUrl, pid: 0 };
+  }
+  return servers;
 }
 
 // ---- cases ---------------------------------------------------------------------------------------
 
-function startClients(caseName: string, side: Side, server: Server, label: string): Child[] {
-  const args = [caseName, JSON.stringify(server.address), AUTHKEY, JSON.stringify(side.params)];
+function startClients(caseName: string, side: Side, servers: Servers, label: string): Child[] {
+  const key = `${side.server}-${side.target}`;
   return Array.from({ length: side.procs }, (_, i) => {
+    const server = servers[side.spread && i % 2 === 1 ? `${key}-2` : key];
+    if (server === undefined) throw new Error(`no ${key} server in this run`);
+    const args = [caseName, JSON.stringify(server.address), AUTHKEY, JSON.stringify(side.params)];
     const name = `${label}-client${side.procs > 1 ? `-${i + 1}` : ''}`;
-    return side.client === 'node' ? nodeChild(name, 'bench/node/client.ts', args) : pythonChild(name, 'bench/py/client.py', args);
+    switch (side.client) {
+      case 'node':
+        return nodeChild(name, 'bench/node/client.ts', args);
+      case 'python':
+        return pythonChild(name, 'bench/py/client.py', args);
+      case 'redis':
+        return nodeChild(name, 'bench/node/redis-client.ts', args);
+      default:
+        return side.client satisfies never;
+    }
   });
 }
 
@@ -162,8 +187,8 @@ async function runCase(c: Case, transport: Transport, servers: Servers): Promise
   const ours = c.ours(transport);
   const base = c.baseline(transport);
   const label = `${transport}${c.variant ?? ''}`;
-  const ourClients = startClients(c.name, ours, servers[`${ours.server}-${ours.target}`], `ours-${c.name}-${label}`);
-  const pyClients = startClients(c.name, base, servers[`${base.server}-${base.target}`], `baseline-${c.name}-${label}`);
+  const ourClients = startClients(c.name, ours, servers, `ours-${c.name}-${label}`);
+  const pyClients = startClients(c.name, base, servers, `baseline-${c.name}-${label}`);
   const all = [...ourClients, ...pyClients];
   try {
     await Promise.all(all.map((child) => child.next(180_000))); // ready: set up and warmed up
@@ -292,12 +317,17 @@ async function main(): Promise<void> {
   // Resolve a version-manager shim once, so every Python child starts as fast as it can.
   pythonExe = execFileSync(pythonExe, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
   process.env.BENCH_PYTHON = pythonExe;
-  const caseList = cases({ quick: QUICK }).filter((c) => !ONLY || ONLY.has(c.name));
+  let caseList = cases({ quick: QUICK }).filter((c) => !ONLY || ONLY.has(c.name));
+  const redis = caseList.some((c) => c.needs === 'redis') ? await startRedis(TMP) : null;
+  if (redis === null && caseList.some((c) => c.needs === 'redis')) {
+    console.log(`redis-server is not installed (${REDIS_SERVER}): the redis-* rows are skipped; install it with apt-get install -y redis-server`);
+    caseList = caseList.filter((c) => c.needs !== 'redis');
+  }
   const t0 = Date.now();
   const rows: Row[] = [];
   console.log(`mpmanager bench: ${QUICK ? 'QUICK smoke run (1 run, small counts)' : `${RUNS} runs per case`}; ours vs CPython ${pythonExe}`);
   for (const transport of caseList.length > 0 ? TRANSPORTS : []) {
-    const servers = await startServers(transport);
+    const servers = await startServers(transport, caseList.some((c) => c.needs === 'redis' && (c.transports ?? TRANSPORTS).includes(transport)) ? (redis?.url ?? null) : null);
     try {
       for (const c of caseList) {
         if (c.transports !== undefined && !c.transports.includes(transport)) continue;

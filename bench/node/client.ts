@@ -114,6 +114,27 @@ async function setup(): Promise<Run> {
       await warmUp(op);
       return () => timed(p.count, op);
     }
+    case 'redis-queue-pair': {
+      const q = await (await connect()).create<BaseProxy>('bench_queue');
+      const op = async () => {
+        await q.callMethod('put', [SMALL_VALUE]);
+        await q.callMethod('get');
+      };
+      await warmUp(op);
+      return () => timed(p.count, op);
+    }
+    case 'redis-dict-get':
+    case 'redis-2-servers': {
+      const d = await (await connect()).create<BaseProxy>('bench_dict');
+      await d.callMethod('__setitem__', ['k', SMALL_VALUE]);
+      const op = () => d.callMethod('__getitem__', ['k']);
+      if (caseName === 'redis-dict-get') {
+        await warmUp(op);
+        return () => timed(p.count, op);
+      }
+      await sustained(p.warmupSeconds, 1, op);
+      return () => sustained(p.seconds, 1, op);
+    }
     case 'bulk-16mib': {
       const d = await (await connect()).create<BaseProxy>('dict');
       const size = p.size ?? 16 * 1024 * 1024;

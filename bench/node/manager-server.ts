@@ -1,5 +1,5 @@
 /**
- * mpmanager's manager server for the benchmark: `manager-server.ts <address-json> <authkey-hex>`.
+ * mpmanager's manager server for the benchmark: `manager-server.ts <address-json> <authkey-hex> [redis-socket]`.
  * Serves Python's typeids (`dict`, `Queue`, ...) on one address, to native and stock CPython clients alike.
  * Prints `{"address", "pid"}` once listening. Stdin: `gc` runs a full collection (run with --expose-gc)
  * and answers `{"gc": true}`; end of stdin exits.
@@ -7,11 +7,21 @@
 import { createInterface } from 'node:readline';
 import type { Address } from '../../src/transport/address.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
+import { RedisObjects } from '../../src/backends/redis/index.js';
+import { registerShared } from '../../src/manager/shared.js';
 
 const address = JSON.parse(process.argv[2] ?? 'null') as Address;
 const authkey = Buffer.from(process.argv[3] ?? '', 'hex');
 
-const manager = new SyncManager(address, { authkey });
+// With a Redis socket: the shared objects the redis-* cases use, kept in that Redis.
+const redisUrl = process.argv[4];
+class BenchManager extends SyncManager {}
+if (redisUrl !== undefined) {
+  const store = await RedisObjects.connect(redisUrl, { namespace: 'bench' });
+  registerShared(BenchManager, 'bench_queue', 'Queue', store);
+  registerShared(BenchManager, 'bench_dict', 'dict', store);
+}
+const manager = new BenchManager(address, { authkey });
 const server = await manager.getServer();
 void server.serveForever();
 console.log(JSON.stringify({ address: server.address, pid: process.pid }));
