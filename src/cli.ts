@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from './errors.js';
 import { DEFAULT_LIMITS, type LimitOptions } from './limits.js';
 import { SERVER_LIMITS, Server, type ServerLimits } from './server/server.js';
-import { RedisObjects } from './backends/redis/index.js';
+import { RedisObjects, SHARED_TYPEIDS } from './backends/redis/index.js';
 import { parseShared, registerShared } from './manager/shared.js';
 import { SyncManager } from './manager/sync-manager.js';
 import { formatAddress, isWildcardAddress, parseAddress, type Address } from './transport/address.js';
@@ -136,16 +136,24 @@ async function serve(args: string[]): Promise<void> {
   const address = parseAddress(values.address);
   const shared = values.shared.map(parseShared);
   if (shared.length > 0 && values.redis === undefined) throw new InvalidArgumentError('--shared needs --redis URL: shared objects live in Redis');
+  const seen = new Set<string>();
+  for (const { name, typeid } of shared) {
+    if (!SHARED_TYPEIDS.includes(typeid)) throw new InvalidArgumentError(`--shared ${name}=${typeid}: a shared object is one of ${SHARED_TYPEIDS.join(', ')}`);
+    if (seen.has(name)) throw new InvalidArgumentError(`--shared ${name} is given twice: each name is one object`);
+    seen.add(name);
+  }
   if (isWildcardAddress(address)) {
     process.stderr.write(`warning: listening on every interface (${values.address}): any host that can reach this machine can connect, and only the authkey keeps it out\n`);
   }
   const security = securityOptions(values, 'serve');
-  const lease = values['redis-lease'] === undefined ? undefined : Number(values['redis-lease']);
-  if (lease !== undefined && !Number.isFinite(lease)) throw new InvalidArgumentError(`--redis-lease takes a number of milliseconds, got '${values['redis-lease']}'`);
-  const store = values.redis === undefined ? null : await RedisObjects.connect(values.redis, { namespace: values['redis-namespace'], lease });
+  const store = values.redis === undefined ? null : await connectRedis(values.redis, values['redis-namespace'], values['redis-lease']);
   let server: Server;
   try {
-    for (const { name, typeid } of shared) registerShared(ServedManager, name, typeid, store as RedisObjects);
+    for (const { name, typeid } of shared) {
+      registerShared(ServedManager, name, typeid, store as RedisObjects);
+      // Made now, so `info` lists every name with its size before any client has used it.
+      (store as RedisObjects).byTypeid(typeid, name);
+    }
     server = await Server.listen(ServedManager.registry as Registry, address, {
       ...limits,
       ...security,
@@ -208,6 +216,21 @@ async function info(args: string[]): Promise<void> {
     if (listing) process.stdout.write(`${listing}\n`);
   } finally {
     await manager.shutdown();
+  }
+}
+
+/** `RedisObjects.connect` for `serve`, with errors that name the flags and say what failed at start. */
+async function connectRedis(url: string, namespace: string | undefined, leaseText: string | undefined): Promise<RedisObjects> {
+  const lease = leaseText === undefined ? undefined : Number(leaseText);
+  if (lease !== undefined && !Number.isFinite(lease)) throw new InvalidArgumentError(`--redis-lease takes a number of milliseconds, got '${leaseText}'`);
+  try {
+    return await RedisObjects.connect(url, { namespace, lease });
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) {
+      throw new InvalidArgumentError(err.message.startsWith('lease') ? `--redis-lease ${leaseText}: ${err.message}` : `--redis ${url}: ${err.message}`);
+    }
+    const cause = /\(([^()]*)\)/.exec((err as Error).message)?.[1] ?? (err as Error).message;
+    throw new InvalidArgumentError(`cannot reach Redis at ${url}: is redis-server running there? (${cause})`);
   }
 }
 

@@ -138,7 +138,7 @@ print(sorted(d.items()))
   it('--encryption require: info in clear is told what to set, info --encryption prefer is encrypted, NODE_DEBUG shows the suite', { timeout: TIMEOUT }, async () => {
     const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', '--encryption', 'require'], { env: { NODE_DEBUG: 'mpmanager' } });
     const address = (await server.line(/^listening on /)).slice('listening on '.length);
-    expect(server.stdout.join('\n')).toMatch(/connect from Python: +not possible: this server requires encryption/);
+    expect(await server.line(/^connect from Python:/)).toMatch(/connect from Python: +not possible: this server requires encryption/);
     const clear = run('src/cli.ts', ['info', '--address', address, '--authkey', 'k']);
     expect(await clear.exit()).toBe(1);
     expect(clear.stderr.join('\n')).toMatch(/requires encryption and this client has encryption 'off'/);
@@ -158,7 +158,7 @@ print(sorted(d.items()))
     const dir = 'test/fixtures/tls';
     const server = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', '--tls-cert', `${dir}/server.pem`, '--tls-key', `${dir}/server-key.pem`]);
     const address = (await server.line(/^listening on /)).slice('listening on '.length);
-    expect(server.stdout.join('\n')).toMatch(/connect from Python: +through a TLS tunnel only/);
+    expect(await server.line(/^connect from Python:/)).toMatch(/connect from Python: +through a TLS tunnel only/);
     const info = run('src/cli.ts', ['info', '--address', address, '--authkey', 'k', '--tls-ca', `${dir}/ca.pem`]);
     expect(await info.exit()).toBe(0);
     expect(info.stdout.find((l) => l.startsWith('connection: '))).toMatch(/^connection: encrypted \(tls TLSv1\.[23] /);
@@ -168,5 +168,19 @@ print(sorted(d.items()))
     const half = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', '--tls-cert', `${dir}/server.pem`]);
     expect(await half.exit()).toBe(1);
     expect(half.stderr.join('\n')).toMatch(/--tls-cert and --tls-key go together/);
+  });
+
+  it('--shared is checked before anything starts: the typeid, a name given twice, --redis missing', { timeout: TIMEOUT }, async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['--redis', '/nonexistent/r.sock', '--shared', 'c=Condition'], /--shared c=Condition: a shared object is one of Queue, /],
+      [['--redis', '/nonexistent/r.sock', '--shared', 'a=Queue', '--shared', 'a=dict'], /--shared a is given twice/],
+      [['--shared', 'a=Queue'], /--shared needs --redis URL/],
+      [['--redis', '/nonexistent/r.sock', '--shared', 'a=Queue'], /cannot reach Redis at \/nonexistent\/r.sock: is redis-server running there\?/],
+    ];
+    for (const [args, message] of cases) {
+      const p = run('src/cli.ts', ['serve', '--address', '127.0.0.1:0', '--authkey', 'k', ...args]);
+      expect(await p.exit(), args.join(' ')).toBe(1);
+      expect(p.stderr.join('\n')).toMatch(message);
+    }
   });
 });

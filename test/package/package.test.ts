@@ -90,8 +90,8 @@ describe('the npm package', () => {
 
   it('installs with its runtime dependencies only', () => {
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', 'mpmanager', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    expect(Object.keys(installed.dependencies).sort()).toEqual(['msgpackr', 'ws']);
-    for (const dev of ['tsx', 'typescript', 'vitest', '@types/ws', 'tweetnacl', 'esbuild']) expect(existsSync(join(consumer, 'node_modules', dev))).toBe(false);
+    expect(Object.keys(installed.dependencies).sort()).toEqual(['msgpackr', 'redis', 'tweetnacl', 'ws']);
+    for (const dev of ['tsx', 'typescript', 'vitest', '@types/ws', 'esbuild']) expect(existsSync(join(consumer, 'node_modules', dev))).toBe(false);
   });
 
   it('serves through the installed bin, and a plain Node ES module uses a dict and a Queue; info and SIGTERM work', { timeout: TIMEOUT }, async () => {

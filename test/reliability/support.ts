@@ -13,6 +13,7 @@ import net from 'node:net';
 import { msgpack } from '../../src/codec/index.js';
 import { Client, type Connection } from '../../src/connection/index.js';
 import { clientHandshake, toKey } from '../../src/connection/auth.js';
+import { NODE_SUITES, clientKeyExchange, nodeCrypto } from '../../src/channel/index.js';
 import { FrameDecoder, frameHeader } from '../../src/transport/framing.js';
 import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION } from '../../src/protocol/native.js';
 import { Op } from '../../src/codec/pickle/index.js';
@@ -230,18 +231,37 @@ export async function rawSocket(address: Address) {
       if (ended) return Promise.resolve(null);
       return new Promise((resolve) => waiters.push(resolve));
     },
+    /**
+     * The client's side of CPython's handshake (with mpmanager's mark), then the key exchange that
+     * follows between mpmanager peers, choosing plaintext: frames after it are in clear, as the hostile
+     * tests need.
+     */
     async handshake(authkey: string = AUTHKEY): Promise<void> {
+      const frames: Buffer[] = [];
+      const next = async () => {
+        const f = await raw.recv();
+        if (f === null) throw new Error('closed during the handshake');
+        return f;
+      };
+      const key = toKey(authkey);
       await clientHandshake(
         {
-          sendBytes: (p) => raw.send(p),
+          sendBytes: (p) => {
+            frames.push(Buffer.from(p));
+            raw.send(p);
+          },
           recvBytes: async () => {
-            const f = await raw.recv();
-            if (f === null) throw new Error('closed during the handshake');
+            const f = await next();
+            frames.push(f);
             return f;
           },
         },
-        toKey(authkey),
+        key,
       );
+      const options = { crypto: nodeCrypto, authkey: key, handshake: [frames[0], frames[1], frames[3], frames[4]] as Buffer[], policy: 'off' as const, suites: NODE_SUITES };
+      const answer = clientKeyExchange(options, await next(), 'the test server');
+      raw.send(answer.send);
+      if ('error' in answer) throw answer.error;
     },
   };
   return raw;
