@@ -23,6 +23,12 @@ const RUNS = QUICK ? 1 : Math.max(1, Number(process.env.BENCH_RUNS ?? '5') || 5)
 /** `BENCH_CASES=call-latency,mem` runs only the named cases (`mem` = the memory rows); for exploring, not for the README table. */
 const ONLY = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(',')) : null;
 const TRANSPORTS: readonly Transport[] = ['tcp', 'unix'];
+/**
+ * `BENCH_SEMI_SPACE_MB`: caps V8's young generation in mpmanager's server processes
+ * (`--max-semi-space-size`). The memory rows read RSS, which counts the young generation V8 grows while a
+ * burst of handshakes allocates; capping it shows what the connections and objects themselves keep.
+ */
+const SEMI_SPACE = process.env.BENCH_SEMI_SPACE_MB ?? '';
 const AUTHKEY = randomBytes(32).toString('hex');
 const TMP = mkdtempSync(join(tmpdir(), 'mpm-bench-'));
 
@@ -80,7 +86,7 @@ async function startServer(side: 'ours' | 'cpython', target: 'manager' | 'echo',
   const address = JSON.stringify(listenAddress(transport, name));
   const child =
     side === 'ours'
-      ? nodeChild(name, target === 'manager' ? 'bench/node/manager-server.ts' : 'bench/node/echo-server.ts', [address, AUTHKEY, ...(redisUrl ? [redisUrl] : [])], ['--expose-gc'])
+      ? nodeChild(name, target === 'manager' ? 'bench/node/manager-server.ts' : 'bench/node/echo-server.ts', [address, AUTHKEY, ...(redisUrl ? [redisUrl] : [])], ['--expose-gc', ...(SEMI_SPACE ? [`--max-semi-space-size=${SEMI_SPACE}`] : [])])
       : pythonChild(name, target === 'manager' ? 'bench/py/server.py' : 'bench/py/echo_server.py', [address, AUTHKEY]);
   const msg = await child.next(60_000);
   return { child, address: msg.address, pid: Number(msg.pid) };

@@ -7,8 +7,6 @@
 import { createInterface } from 'node:readline';
 import type { Address } from '../../src/transport/address.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
-import { RedisObjects } from '../../src/backends/redis/index.js';
-import { registerShared } from '../../src/manager/shared.js';
 
 const address = JSON.parse(process.argv[2] ?? 'null') as Address;
 const authkey = Buffer.from(process.argv[3] ?? '', 'hex');
@@ -17,6 +15,9 @@ const authkey = Buffer.from(process.argv[3] ?? '', 'hex');
 const redisUrl = process.argv[4];
 class BenchManager extends SyncManager {}
 if (redisUrl !== undefined) {
+  // Imported only here: the other cases' servers (and the memory rows) load no Redis client.
+  const { RedisObjects } = await import('../../src/backends/redis/index.js');
+  const { registerShared } = await import('../../src/manager/shared.js');
   const store = await RedisObjects.connect(redisUrl, { namespace: 'bench' });
   registerShared(BenchManager, 'bench_queue', 'Queue', store);
   registerShared(BenchManager, 'bench_dict', 'dict', store);
