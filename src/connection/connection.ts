@@ -81,6 +81,11 @@ export interface SecurityOptions extends EncryptionOptions {
 
 export interface HandshakeOptions extends LimitOptions<'handshakeTimeout'>, EncryptionOptions {}
 
+/** The encryption and TLS options out of a larger options object, to pass on to the next endpoint. */
+export function securityOf(options: SecurityOptions): SecurityOptions {
+  return { encryption: options.encryption, encryptionSuites: options.encryptionSuites, tls: options.tls };
+}
+
 /** Frames each side receives during the handshake: a challenge, an answer, and a verdict. */
 const HANDSHAKE_FRAMES = 3;
 

@@ -1,2 +1,2 @@
-export { Connection, type ConnectionOptions, type HandshakeOptions, type EncryptionOptions, type SecurityOptions } from './connection.js';
+export { Connection, securityOf, type ConnectionOptions, type HandshakeOptions, type EncryptionOptions, type SecurityOptions } from './connection.js';
 export { Listener, Client, Pipe, ACCEPT_PLAINTEXT, arbitraryAddress, type ListenerOptions, type ClientOptions } from './listener.js';

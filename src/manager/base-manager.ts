@@ -18,7 +18,7 @@ import { checkAddress } from '../transport/address.js';
 import { Registry, type Callable, type TypeidOptions } from '../server/registry.js';
 import { SERVER_LIMITS, Server, type ServerLimits } from '../server/server.js';
 import type { LimitOptions } from '../limits.js';
-import type { SecurityOptions } from '../connection/index.js';
+import { securityOf, type SecurityOptions } from '../connection/index.js';
 import type { BaseProxy, ProxyClass, TransferableProxy } from '../../proxies/base-proxy.js';
 import { autoProxy, type AutoProxy } from '../../proxies/auto-proxy.js';
 
@@ -173,9 +173,7 @@ export class BaseManager {
       ...limits,
       authkey: this.#authkey,
       allowRemoteShutdown: o.allowRemoteShutdown,
-      encryption: o.encryption,
-      encryptionSuites: o.encryptionSuites,
-      tls: o.tls,
+      ...securityOf(o),
     });
     this.#address = server.address;
     return server;
@@ -224,9 +222,7 @@ export class BaseManager {
       handshakeTimeout: o.handshakeTimeout,
       maxFrameSize: o.maxFrameSize,
       name: o.name,
-      encryption: o.encryption,
-      encryptionSuites: o.encryptionSuites,
-      tls: o.tls,
+      ...securityOf(o),
     };
     const native = { ...common, shutdownKey };
     const serializer = o.serializer;

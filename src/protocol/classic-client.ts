@@ -14,7 +14,7 @@
  */
 import { pickle } from '../codec/pickle/index.js';
 import type { DecodeContext } from '../codec/types.js';
-import { Client, type Connection, type SecurityOptions } from '../connection/index.js';
+import { Client, securityOf, type Connection, type SecurityOptions } from '../connection/index.js';
 import { ConnectionClosedError, ProtocolError, RemoteError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import { Reply, request, tracebackError } from './classic.js';
@@ -132,9 +132,7 @@ export class ClassicClient implements ManagerClient {
       serializer: 'pickle',
       handshakeTimeout: o.handshakeTimeout,
       maxFrameSize: o.maxFrameSize,
-      encryption: o.encryption,
-      encryptionSuites: o.encryptionSuites,
-      tls: o.tls,
+      ...securityOf(o),
     });
     this.#encryption = conn.encryption;
     return conn;

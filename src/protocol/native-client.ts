@@ -4,7 +4,7 @@
  * locally at once and its late reply, if any, is dropped by id, so the connection stays usable.
  */
 import { msgpack, type DecodeContext } from '../codec/index.js';
-import { Client, type Connection, type SecurityOptions } from '../connection/index.js';
+import { Client, securityOf, type Connection, type SecurityOptions } from '../connection/index.js';
 import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError, remoteError } from '../errors.js';
 import { Peer } from '../connection/auth.js';
 import { formatAddress, type Address } from '../transport/address.js';
@@ -108,9 +108,7 @@ export class NativeClient implements ManagerClient {
       authkey: options.authkey,
       handshakeTimeout: options.handshakeTimeout,
       maxFrameSize: options.maxFrameSize,
-      encryption: options.encryption,
-      encryptionSuites: options.encryptionSuites,
-      tls: options.tls,
+      ...securityOf(options),
     });
     if (conn.peer !== Peer.Mpmanager) {
       conn.close();

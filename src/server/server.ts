@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
-import { ACCEPT_PLAINTEXT, Listener, type Connection, type ListenerOptions, type SecurityOptions } from '../connection/index.js';
+import { ACCEPT_PLAINTEXT, Listener, securityOf, type Connection, type ListenerOptions, type SecurityOptions } from '../connection/index.js';
 import { ObjectRef } from '../codec/ref.js';
 import { Token } from '../codec/token.js';
 import { ChannelError, ChannelFault, IdleTimeoutError, InvalidArgumentError, ProtocolError, ShutdownRefusedError, StateError, TooManyConnectionsError, type MpmError } from '../errors.js';
@@ -145,9 +145,7 @@ export class Server {
       handshakeTimeout: limits.handshakeTimeout,
       maxFrameSize: limits.maxFrameSize,
       writeHighWaterMark: limits.writeHighWaterMark,
-      encryption: options.encryption,
-      encryptionSuites: options.encryptionSuites,
-      tls: options.tls,
+      ...securityOf(options),
       // A CPython client under 'require' is told why (#begin), not just closed.
       [ACCEPT_PLAINTEXT]: true,
     } as ListenerOptions);
