@@ -60,8 +60,13 @@ async function connect(address: Address, authkey = AUTHKEY): Promise<PyManager> 
   return manager;
 }
 
+/** Every proxy made stays reachable until the file ends, so a collection cannot decref one a test still counts. */
+const made: Proxy[] = [];
+
 async function make(manager: PyManager, typeid: string, ...args: unknown[]): Promise<Proxy> {
-  return (await manager.create(typeid, ...args)) as Proxy;
+  const proxy = (await manager.create(typeid, ...args)) as Proxy;
+  made.push(proxy);
+  return proxy;
 }
 
 /** Resolves with the error a promise rejects with (fails the test if it resolves). */
