@@ -23,6 +23,11 @@ export interface Transport {
    * is in place, e.g. `tls TLSv1.3 TLS_AES_256_GCM_SHA384` (see tls.ts).
    */
   readonly encryption: string | null;
+  /**
+   * The `Origin` a WebSocket peer sent with its upgrade request: browsers always send one, Node and
+   * Python clients do not. Undefined on every other transport.
+   */
+  readonly origin?: string | undefined;
   /** Frames above this size are refused from their header and close the transport. */
   maxFrameSize: number;
   /** Starts delivering frames to `sink`. Call once. */

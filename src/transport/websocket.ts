@@ -22,6 +22,7 @@ export class WebSocketTransport implements Transport {
   readonly kind = 'ws';
   readonly peerAddress: Address;
   readonly encryption: string | null;
+  readonly origin: string | undefined;
   readonly #ws: WebSocket;
   #max: number;
   #sink: FrameSink | null = null;
@@ -34,8 +35,9 @@ export class WebSocketTransport implements Transport {
   readonly #highWater: number;
 
   /** `encryption`: what protects the socket under `ws` (`encryptionOf` it), null for ws://. */
-  constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions, encryption: string | null) {
+  constructor(ws: WebSocket, peerAddress: Address, options: TransportOptions, encryption: string | null, origin?: string) {
     this.#ws = ws;
+    this.origin = origin;
     this.peerAddress = peerAddress;
     this.encryption = encryption;
     this.#max = options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize;
@@ -243,7 +245,7 @@ export async function listenWebSocket(
     }
     (socket as net.Socket).setNoDelay(true);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      onTransport(new WebSocketTransport(ws, [req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0], options, encryptionOf(req.socket)));
+      onTransport(new WebSocketTransport(ws, [req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0], options, encryptionOf(req.socket), req.headers.origin));
     });
   });
   await new Promise<void>((resolve, reject) => {
