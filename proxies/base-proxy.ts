@@ -4,7 +4,6 @@
  * proxy is garbage collected unreleased, a FinalizationRegistry gives it back then. Calls in flight keep
  * their proxy reachable, so the backstop never cancels one.
  */
-import { inspect } from 'node:util';
 import { NotExposedError, ConnectionClosedError } from '../src/errors.js';
 import type { CallOptions, ManagerClient } from '../src/protocol/client.js';
 import { ObjectRef, RefHolder } from '../src/codec/ref.js';
@@ -136,7 +135,7 @@ export class BaseProxy extends RefHolder {
     return { typeid: t.typeid, address: t.address, id: t.id, exposed: this.#exposed, proxytype: this.#ref.proxytype };
   }
 
-  [inspect.custom](): string {
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
     return `<${this.constructor.name} object, typeid '${this.#token.typeid}' at ${this.#token.id}>`;
   }
 }

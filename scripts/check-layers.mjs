@@ -27,7 +27,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  * matches a file wins, so the catch-all for top-level src/ files comes last.
  *
  *   layer       rank  files
- *   errors        0   src/errors.ts, src/python-errors.ts, src/python-repr.ts, src/limits.ts, src/errors/**
+ *   errors        0   src/errors.ts, src/python-errors.ts, src/python-repr.ts, src/limits.ts, src/errors/**,
+ *                     and the runtime-neutral helpers src/bytes.ts, src/debug.ts, src/events.ts
  *   transport     1   src/transport/**
  *   codec         2   src/codec/**
  *   channel       3   src/channel/**
@@ -40,7 +41,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  *   cli           9   src/cli.ts, src/index.ts, src/browser.ts and any other file directly in src/
  */
 export const LAYERS = [
-  ['errors', 0, ['src/errors.ts', 'src/python-errors.ts', 'src/python-repr.ts', 'src/limits.ts', 'src/errors/**']],
+  ['errors', 0, ['src/errors.ts', 'src/python-errors.ts', 'src/python-repr.ts', 'src/limits.ts', 'src/errors/**', 'src/bytes.ts', 'src/debug.ts', 'src/events.ts']],
   ['transport', 1, ['src/transport/**']],
   ['codec', 2, ['src/codec/**']],
   ['channel', 3, ['src/channel/**']],

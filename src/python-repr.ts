@@ -8,6 +8,7 @@
  * items) and `[PY_TYPE]` (its Python type name), as `Tuple` and `Slice` in the codec do.
  */
 
+import { NodeBuffer } from './bytes.js';
 import { DigitLimitError } from './errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
 
@@ -38,7 +39,7 @@ export function pyTypeName(v: unknown): string {
   const own = (v as Record<PropertyKey, unknown>)[PY_TYPE];
   if (typeof own === 'string') return own;
   if (Array.isArray(v)) return 'list';
-  if (v instanceof Uint8Array) return Buffer.isBuffer(v) ? 'bytes' : 'bytearray';
+  if (v instanceof Uint8Array) return NodeBuffer === undefined || v instanceof NodeBuffer ? 'bytes' : 'bytearray';
   if (v instanceof Map) return 'dict';
   if (v instanceof Set) return 'set';
   const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;

@@ -19,6 +19,7 @@
  *   cancel-storm      1  calls aborted at random moments, 500 at a time
  *   wrong-key         1  handshakes with a wrong authkey
  */
+import { NODE_CRYPTO } from '../../src/channel/node-crypto.js';
 import { prng } from '../../test/support/prng.js';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
@@ -308,7 +309,7 @@ const attackers: Record<string, Attacker> = {
       const counters = await loop(deadline, {}, async () => {
         const raw = await rawSocket();
         track(raw.socket);
-        await clientHandshake({ sendBytes: raw.send, recvBytes: async () => (await raw.recv()) ?? Promise.reject(new Error('closed')) }, toKey(authkey));
+        await clientHandshake({ sendBytes: raw.send, recvBytes: async () => (await raw.recv()) ?? Promise.reject(new Error('closed')) }, toKey(authkey), NODE_CRYPTO);
         raw.send(hello);
         await raw.recv();
         if (random() < 0.1) {
@@ -332,7 +333,7 @@ const attackers: Record<string, Attacker> = {
       const counters = await loop(deadline, {}, async () => {
         const raw = await rawSocket();
         track(raw.socket);
-        await clientHandshake({ sendBytes: raw.send, recvBytes: async () => (await raw.recv()) ?? Promise.reject(new Error('closed')) }, toKey(authkey));
+        await clientHandshake({ sendBytes: raw.send, recvBytes: async () => (await raw.recv()) ?? Promise.reject(new Error('closed')) }, toKey(authkey), NODE_CRYPTO);
         raw.send(accept);
         await raw.recv();
         for (let i = 0; i < 20; i++, frames++) {

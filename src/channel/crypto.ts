@@ -1,18 +1,20 @@
 /**
  * The primitives the key exchange needs (X25519, SHA-512, HMAC-SHA-512), from two libraries:
- * node:crypto, fast and used by Node peers, and tweetnacl, which runs everywhere (a browser without
- * WebCrypto too). The key schedule (./key-schedule.ts) takes either and must come out the same with both;
- * the tests check both against fixed vectors. tweetnacl has SHA-512 but no HMAC, so HMAC is built here
- * from its hash (RFC 2104).
+ * node:crypto (./node-crypto.ts), fast and used by Node peers, and tweetnacl (here), which runs everywhere
+ * (a browser without WebCrypto too). The key schedule (./key-schedule.ts) takes either and must come out
+ * the same with both; the tests check both against fixed vectors. tweetnacl has SHA-512 but no HMAC, so
+ * HMAC is built here from its hash (RFC 2104).
+ *
+ * A `CryptoProvider` is everything one runtime computes for a connection: those primitives, random
+ * bytes, the HMAC of CPython's handshake, and the record ciphers. Node's is ./node-crypto.ts, browsers'
+ * ./web-crypto.ts; the code above them (handshake, key exchange, records) is the same for both.
  */
-import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import nacl from 'tweetnacl';
+import type { RecordCipher, SuiteId, SuiteName, Direction } from './suites.js';
 
 /** X25519 keys and SHA-512 hashes are this long. */
 export const X25519_KEY_LENGTH = 32;
 const SHA512_BLOCK = 128;
-/** DER of PKCS#8 `PrivateKeyInfo` for X25519 (OID 1.3.101.110) up to the key's 32 bytes (RFC 8410). */
-const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
 /** An ephemeral X25519 key pair: the public half goes on the wire; the private half never leaves. */
 export interface KeyPair {
@@ -30,50 +32,26 @@ export interface ChannelCrypto {
   hmacSha512(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
 }
 
-/** node:crypto's X25519 takes raw keys only through JWK. */
-function base64url(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+/** What one runtime computes for a connection's security (see the header). */
+export interface CryptoProvider {
+  /** `node`, `webcrypto` or `nacl`: where the work is done. */
+  readonly name: string;
+  /** The key exchange's and key schedule's primitives. */
+  readonly channel: ChannelCrypto;
+  /** `n` bytes from the runtime's secure random generator. */
+  random(n: number): Uint8Array;
+  /**
+   * The digests CPython's handshake may name (Python's names: `sha256`, `md5`, ...) that this provider
+   * computes. A challenge naming another fails with `AuthenticationError`.
+   */
+  readonly digests: readonly string[];
+  /** HMAC of `message` under `key` with a digest from `digests` (a promise where the runtime's is async). */
+  hmac(digest: string, key: Uint8Array, message: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** The record suites it runs, in its preference order. */
+  readonly suites: readonly SuiteName[];
+  /** A cipher for one direction's records of `suite` (one of `suites`). */
+  cipher(suite: Exclude<SuiteId, 0>, key: Uint8Array, dir: Direction): RecordCipher;
 }
-
-function nodePair(privateKey: KeyObject, publicKey: KeyObject): KeyPair {
-  const x = publicKey.export({ format: 'jwk' }).x as string;
-  return {
-    publicKey: new Uint8Array(Buffer.from(x, 'base64url')),
-    agree(peerPublic) {
-      const peer = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: base64url(peerPublic) }, format: 'jwk' });
-      // OpenSSL refuses a shared secret of all zeros itself; say so the same way as tweetnacl's result.
-      try {
-        return new Uint8Array(diffieHellman({ privateKey, publicKey: peer }));
-      } catch {
-        return new Uint8Array(X25519_KEY_LENGTH);
-      }
-    },
-  };
-}
-
-export const nodeCrypto: ChannelCrypto = {
-  name: 'node',
-  keyPair(secret) {
-    if (secret === undefined) {
-      const { privateKey, publicKey } = generateKeyPairSync('x25519');
-      return nodePair(privateKey, publicKey);
-    }
-    // A raw private key enters node:crypto as PKCS#8: a fixed DER prefix, then the 32 bytes.
-    const der = Buffer.concat([X25519_PKCS8_PREFIX, secret]);
-    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    return nodePair(privateKey, createPublicKey(privateKey));
-  },
-  sha512(...parts) {
-    const h = createHash('sha512');
-    for (const p of parts) h.update(p);
-    return new Uint8Array(h.digest());
-  },
-  hmacSha512(key, ...parts) {
-    const h = createHmac('sha512', key);
-    for (const p of parts) h.update(p);
-    return new Uint8Array(h.digest());
-  },
-};
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   let n = 0;

@@ -29,12 +29,16 @@
  */
 import { ChannelError, ChannelFault, ConnectionClosedError, type MpmError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../limits.js';
+import { allocUnsafe, asBytes, concatBytes } from '../bytes.js';
 import { FrameDecoder, headerLength, writeFrameHeader } from '../transport/framing.js';
 import type { Address } from '../transport/address.js';
 import type { FrameSink, Transport } from '../transport/types.js';
-import { nodeCrypto, type ChannelCrypto } from './crypto.js';
+import type { ChannelCrypto, CryptoProvider } from './crypto.js';
 import { nextKey } from './key-schedule.js';
-import { Direction, SUITE_NAMES, TAG_LENGTH, recordCipher, type RecordCipher, type SuiteId } from './suites.js';
+import { Direction, SUITE_NAMES, TAG_LENGTH, type AsyncRecordCipher, type RecordCipher, type SuiteId } from './suites.js';
+
+/** Runs `fn` once this tick's synchronous work is done: Node's setImmediate, a microtask in a browser. */
+const afterTick: (fn: () => void) => void = (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ?? queueMicrotask;
 
 /** Data bytes one record carries at most. */
 export const MAX_RECORD_DATA = 64 * 1024;
@@ -103,11 +107,17 @@ export class SealedTransport implements Transport {
   #pendingBytes = 0;
   #pendingFrames = 0;
   /** The buffer small frames of this tick are copied into, and how much of it is used. */
-  #batch: Buffer | null = null;
+  #batch: Uint8Array | null = null;
   #batchStart = 0;
   #batchLength = 0;
   #flushScheduled = false;
   #writable = true;
+  /**
+   * With an asynchronous cipher (WebCrypto in a browser): the records sealed so far, sent in order, and
+   * the records received so far, opened one after another (a key update changes the key for the next).
+   */
+  #outbound: Promise<void> = Promise.resolve();
+  #inbound: Promise<void> = Promise.resolve();
   readonly #flush = () => {
     this.#flushScheduled = false;
     this.#flushNow();
@@ -117,14 +127,14 @@ export class SealedTransport implements Transport {
    * Wraps `inner`, whose frames from now on are records. `inner` has already been started: its frames
    * must be handed to `sink` (below), which the connection layer does.
    */
-  constructor(inner: Transport, keys: ChannelKeys, options: { maxFrameSize?: number; keyUpdate?: KeyUpdatePolicy; crypto?: ChannelCrypto } = {}) {
+  constructor(inner: Transport, keys: ChannelKeys, crypto: CryptoProvider, options: { maxFrameSize?: number; keyUpdate?: KeyUpdatePolicy } = {}) {
     this.#inner = inner;
-    this.#crypto = options.crypto ?? nodeCrypto;
+    this.#crypto = crypto.channel;
     const [mine, theirs] = keys.client ? [Direction.ClientToServer, Direction.ServerToClient] : [Direction.ServerToClient, Direction.ClientToServer];
     this.#sendKey = keys.send;
     this.#receiveKey = keys.receive;
-    this.#sendCipher = recordCipher(keys.suite, keys.send, mine);
-    this.#receiveCipher = recordCipher(keys.suite, keys.receive, theirs);
+    this.#sendCipher = crypto.cipher(keys.suite, keys.send, mine);
+    this.#receiveCipher = crypto.cipher(keys.suite, keys.receive, theirs);
     this.#keyUpdate = options.keyUpdate ?? { records: KEY_UPDATE_RECORDS, bytes: KEY_UPDATE_BYTES };
     this.encryption = SUITE_NAMES[keys.suite];
     this.#decoder = new FrameDecoder((frame) => this.#sink?.frame(frame), options.maxFrameSize ?? inner.maxFrameSize);
@@ -170,6 +180,7 @@ export class SealedTransport implements Transport {
 
   drained(): Promise<void> {
     this.#flushNow();
+    if (this.#sendCipher.async) return this.#outbound.then(() => this.#inner.drained());
     return this.#inner.drained();
   }
 
@@ -190,7 +201,8 @@ export class SealedTransport implements Transport {
     } catch {
       // the transport underneath is gone already: its close says so
     }
-    this.#inner.close();
+    if (this.#sendCipher.async) void this.#outbound.then(() => this.#inner.close());
+    else this.#inner.close();
   }
 
   destroy(error?: Error): void {
@@ -214,7 +226,7 @@ export class SealedTransport implements Transport {
       this.#batchLength += head + n;
     } else {
       this.#closeBatch();
-      const header = Buffer.allocUnsafe(head);
+      const header = allocUnsafe(head);
       writeFrameHeader(header, 0, n);
       this.#pending.push(header, ...parts);
     }
@@ -224,7 +236,7 @@ export class SealedTransport implements Transport {
       // Sealed when the tick ends, not at once: a record costs two cipher calls of several µs whatever
       // it holds (see the header), so the frames of a tick share one.
       this.#flushScheduled = true;
-      setImmediate(this.#flush);
+      afterTick(this.#flush);
     } else if (this.#pendingFrames >= FLUSH_FRAMES) {
       // As the stream transport does with plaintext: the peer starts on these while this side goes on.
       this.#flushNow();
@@ -239,12 +251,12 @@ export class SealedTransport implements Transport {
    * record's worth) when it is full. It is reused once everything in it is sealed, so a busy connection
    * allocates nothing per tick, and an idle one holds a small buffer.
    */
-  #room(n: number): Buffer {
+  #room(n: number): Uint8Array {
     const batch = this.#batch;
     if (batch !== null && this.#batchStart + this.#batchLength + n <= batch.length) return batch;
     this.#closeBatch();
     const size = batch === null ? MIN_BATCH : Math.min(batch.length * 2, MAX_RECORD_DATA);
-    const fresh = Buffer.allocUnsafe(Math.max(n, size));
+    const fresh = allocUnsafe(Math.max(n, size));
     this.#batch = fresh;
     this.#batchStart = 0;
     this.#batchLength = 0;
@@ -309,8 +321,9 @@ export class SealedTransport implements Transport {
       this.#fail(new ChannelError(ChannelFault.Record, 'this connection has sent as many records as its nonces allow; open a new one'));
       return;
     }
-    const record = this.#sendCipher.seal([TYPE_BYTES[type] as Uint8Array, ...data], this.#sendCounter++);
-    this.#writable = this.#write(record);
+    const cipher = this.#sendCipher;
+    if (cipher.async) this.#sealLater(cipher, concatBytes([TYPE_BYTES[type] as Uint8Array, ...data]), this.#sendCounter++);
+    else this.#writable = this.#write(cipher.seal([TYPE_BYTES[type] as Uint8Array, ...data], this.#sendCounter++));
     if (type !== RecordType.Data) return;
     this.#keyRecords++;
     for (const d of data) this.#keyBytes += d.byteLength;
@@ -332,18 +345,48 @@ export class SealedTransport implements Transport {
     if (record.length === 1) return this.#inner.send(record[0] as Uint8Array);
     let n = 0;
     for (const piece of record) n += piece.length;
-    return n <= JOIN_LIMIT ? this.#inner.send(Buffer.concat(record, n)) : this.#inner.sendParts(record);
+    return n <= JOIN_LIMIT ? this.#inner.send(concatBytes(record, n)) : this.#inner.sendParts(record);
+  }
+
+  /**
+   * An asynchronous cipher's record: sealed now (under the key of this moment, from a copy of the data,
+   * since the batch is reused), sent once every record before it is.
+   */
+  #sealLater(cipher: AsyncRecordCipher, plain: Uint8Array, counter: number): void {
+    const sealed = cipher.seal(plain, counter);
+    this.#outbound = this.#outbound
+      .then(() => sealed)
+      .then(
+        (record) => {
+          if (!this.#done) this.#writable = this.#inner.send(record);
+        },
+        (err: unknown) => this.#fail(new ChannelError(ChannelFault.Record, `sealing a record failed: ${(err as Error).message}`)),
+      );
   }
 
   // ---- receiving ----------------------------------------------------------------------------------
 
-  #onRecord(record: Buffer): void {
+  #onRecord(record: Uint8Array): void {
     if (this.#done) return;
     if (record.length > MAX_RECORD_FRAME) {
       this.#fail(new ChannelError(ChannelFault.Malformed, `a record of ${record.length} bytes: records are at most ${MAX_RECORD_FRAME} bytes; the connection was closed`));
       return;
     }
-    const plain = this.#receiveCipher.open(record, this.#receiveCounter);
+    const cipher = this.#receiveCipher;
+    if (!cipher.async) {
+      this.#opened(cipher.open(record, this.#receiveCounter));
+      return;
+    }
+    // One at a time: a key update record changes the key the next one opens with.
+    this.#inbound = this.#inbound.then(async () => {
+      if (this.#done) return;
+      this.#opened(await cipher.open(record, this.#receiveCounter));
+    });
+  }
+
+  /** Acts on the plaintext of the next record (null: it failed to open). */
+  #opened(plain: Uint8Array | null): void {
+    if (this.#done) return;
     if (plain === null) {
       this.#fail(
         new ChannelError(
@@ -363,7 +406,8 @@ export class SealedTransport implements Transport {
     switch (type) {
       case RecordType.Data:
         try {
-          this.#decoder.push(Buffer.from(plain.buffer, plain.byteOffset + 1, plain.length - 1));
+          // A Buffer view in Node, as every transport delivers there (tweetnacl gives plain arrays).
+          this.#decoder.push(asBytes(plain.subarray(1)));
         } catch (err) {
           this.#fail(err as MpmError);
         }
@@ -381,6 +425,12 @@ export class SealedTransport implements Transport {
   }
 
   #onInnerClosed(error: Error | undefined): void {
+    // Records still being opened come first: the close record may be among them.
+    if (this.#receiveCipher.async && error === undefined) void this.#inbound.then(() => this.#innerClosed(error));
+    else this.#innerClosed(error);
+  }
+
+  #innerClosed(error: Error | undefined): void {
     if (error === undefined && !this.#peerClosed && !this.#closing) {
       error = new ChannelError(
         ChannelFault.Truncated,

@@ -25,6 +25,7 @@
  * the table is in sendable.ts) are refused here, at the sender, with a `CodecError` saying where they sit.
  */
 import { Packr, addExtension } from 'msgpackr';
+import { NodeBuffer, copyBytes } from '../bytes.js';
 import { CodecError, MpmError, RemoteError, remoteError } from '../errors.js';
 import { PythonError, makePythonError } from '../python-errors.js';
 import { resolveLimits, type LimitOptions, type Limits } from '../limits.js';
@@ -155,7 +156,8 @@ addExtension({
   Class: Uint8Array,
   type: EXT_BLOB_REF,
   pack(bytes: Uint8Array, allocate: Allocate) {
-    const isBuffer = bytes.constructor === Buffer;
+    // Python bytes: a Buffer in Node, any Uint8Array where there is no Buffer (a browser), as msgpackr does.
+    const isBuffer = bytes.constructor === (NodeBuffer ?? Uint8Array);
     const length = bytes.byteLength;
     if (length > 0xffffffff) throw new CodecError(`a binary of ${length} bytes is more than one message can carry (4 GiB - 1)`);
     const blobs = activeEncodeContext?.blobs;
@@ -217,7 +219,7 @@ addExtension({
 addExtension({
   type: EXT_MSGPACKR_ERROR,
   unpack(buffer: Uint8Array) {
-    return { unsupportedExtension: EXT_MSGPACKR_ERROR, bytes: Buffer.from(buffer) };
+    return { unsupportedExtension: EXT_MSGPACKR_ERROR, bytes: copyBytes(buffer) };
   },
 } as never);
 

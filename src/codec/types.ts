@@ -6,7 +6,7 @@ export interface DecodeContext {
   /** Turns a decoded object reference into what the receiver wants in its place (a proxy, a handle). */
   reviveRef?(ref: ObjectRef): unknown;
   /** The blobs that arrived before this frame, in order: ext 4 references in it resolve to them (msgpack). */
-  blobs?: readonly Buffer[] | undefined;
+  blobs?: readonly Uint8Array[] | undefined;
 }
 
 /** Hooks the sending side supplies while a value is encoded. */

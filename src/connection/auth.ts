@@ -33,17 +33,24 @@
  * allowed, whatever we offered (as CPython's `_verify_challenge` does). As responder we answer a 20-byte
  * challenge with raw MD5 and a prefixed one with the digest it names; either kind without MARK comes from
  * a CPython peer.
+ *
+ * The HMACs and random bytes come from the runtime's `CryptoProvider` (src/channel/crypto.ts): node:crypto
+ * in Node, WebCrypto in browsers, which has no MD5: a browser answers only '{sha256}'/'{sha384}'
+ * challenges, and a legacy challenge fails there with `AuthenticationError` saying so. An mpmanager server
+ * always challenges with '{sha256}'.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AuthenticationError } from '../errors.js';
+import { asBytes, concatBytes, fromLatin1, latin1, sameBytes, startsWith, utf8 } from '../bytes.js';
+import { equalBytes, type CryptoProvider } from '../channel/crypto.js';
 
-export const CHALLENGE = Buffer.from('#CHALLENGE#');
-export const WELCOME = Buffer.from('#WELCOME#');
-export const FAILURE = Buffer.from('#FAILURE#');
+// Buffers in Node (asBytes), as the frames they are compared with.
+export const CHALLENGE = asBytes(latin1('#CHALLENGE#'));
+export const WELCOME = asBytes(latin1('#WELCOME#'));
+export const FAILURE = asBytes(latin1('#FAILURE#'));
 /** Bytes after the digest prefix in a challenge we send: MARK then random (CPython >= 3.12: `MESSAGE_LENGTH = 40`). */
 export const MESSAGE_LENGTH = 40;
 /** Starts the bytes after the digest prefix of every challenge an mpmanager peer sends (table above). */
-export const MPM_MARK: Buffer = Buffer.from([0x89, 0x4d, 0x50, 0x4d, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const MPM_MARK: Uint8Array = asBytes(Uint8Array.of(0x89, 0x4d, 0x50, 0x4d, 0x0d, 0x0a, 0x1a, 0x0a));
 
 /** What the other side of a handshake is: an mpmanager peer (its challenge carries MARK), or not (a stock CPython peer). */
 export const Peer = { Mpmanager: 'mpmanager', CPython: 'cpython' } as const;
@@ -57,27 +64,19 @@ export const DEFAULT_DIGEST = 'sha256';
 /** A digest name sits in the first 10 bytes: '{' + name (at most 8) + '}' (`_MAX_DIGEST_LEN = 8`). */
 const MAX_DIGEST_NAME_END = 10;
 
-/** Python's digest names mapped to Node's. */
-export const ALLOWED_DIGESTS: Readonly<Record<string, string>> = Object.freeze(
-  Object.assign(Object.create(null) as Record<string, string>, {
-    md5: 'md5',
-    sha256: 'sha256',
-    sha384: 'sha384',
-    sha3_256: 'sha3-256',
-    sha3_384: 'sha3-384',
-  }),
-);
+/** The digests CPython's handshake allows (`_ALLOWED_DIGESTS`), by Python's names. */
+export const ALLOWED_DIGESTS: readonly string[] = Object.freeze(['md5', 'sha256', 'sha384', 'sha3_256', 'sha3_384']);
 
 /** What the handshake needs from a connection: raw frames. */
 export interface HandshakeChannel {
   sendBytes(payload: Uint8Array): void;
   /** The next frame; frames above the `handshakeFrameSize` limit (CPython: `recv_bytes(256)`) are refused by the caller's transport limit. */
-  recvBytes(): Promise<Buffer>;
+  recvBytes(): Promise<Uint8Array>;
 }
 
-export function toKey(authkey: string | Uint8Array): Buffer {
-  if (typeof authkey === 'string') return Buffer.from(authkey, 'utf8');
-  if (authkey instanceof Uint8Array) return Buffer.from(authkey.buffer, authkey.byteOffset, authkey.length);
+export function toKey(authkey: string | Uint8Array): Uint8Array {
+  if (typeof authkey === 'string') return asBytes(utf8(authkey));
+  if (authkey instanceof Uint8Array) return authkey;
   throw new TypeError('authkey should be a string or bytes');
 }
 
@@ -87,62 +86,68 @@ const DIFFERENT_KEYS = 'the authkeys differ: both sides must use the same authke
  * Splits an answer or challenge payload into its digest name and the rest (`_get_digest_name_and_payload`):
  * 16 or 20 bytes with no prefix are legacy MD5; otherwise a '{name}' prefix with an allowed name.
  */
-export function digestOf(message: Buffer): { digest: string; payload: Buffer } {
+export function digestOf(message: Uint8Array): { digest: string; payload: Uint8Array } {
   if (message.length === MD5_DIGEST_LENGTH || message.length === LEGACY_MESSAGE_LENGTH) {
     return { digest: 'md5', payload: message };
   }
   if (message[0] === 0x7b /* { */) {
     const end = message.indexOf(0x7d /* } */, 1);
     if (end > 0 && end < MAX_DIGEST_NAME_END) {
-      const name = message.subarray(1, end).toString('latin1');
-      if (name in ALLOWED_DIGESTS) return { digest: name, payload: message.subarray(end + 1) };
+      const name = fromLatin1(message.subarray(1, end));
+      if (ALLOWED_DIGESTS.includes(name)) return { digest: name, payload: message.subarray(end + 1) };
     }
   }
   throw new AuthenticationError(
     `unsupported handshake message of ${message.length} bytes: no digest prefix, or a digest outside ` +
-      `${Object.keys(ALLOWED_DIGESTS).join(', ')}; is the peer a multiprocessing connection?`,
+      `${ALLOWED_DIGESTS.join(', ')}; is the peer a multiprocessing connection?`,
   );
 }
 
-function hmac(digest: string, key: Buffer, message: Buffer): Buffer {
-  return createHmac(ALLOWED_DIGESTS[digest] ?? digest, key).update(message).digest();
+async function hmac(crypto: CryptoProvider, digest: string, key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {
+  if (!crypto.digests.includes(digest)) {
+    throw new AuthenticationError(
+      `the peer's handshake uses ${digest}, which ${crypto.name === 'node' ? 'this runtime' : 'a browser'} cannot compute (it has ${crypto.digests.join(', ')})` +
+        (digest === 'md5' ? ': that is the legacy handshake of a stock CPython 3.11 or older peer; mpmanager servers use sha256' : ''),
+    );
+  }
+  return crypto.hmac(digest, key, message);
 }
 
 /** The answer to a challenge payload: raw MD5 for a legacy 20-byte payload, else '{name}' + HMAC. */
-export function answerFor(key: Buffer, challengePayload: Buffer): Buffer {
-  if (challengePayload.length === LEGACY_MESSAGE_LENGTH) return hmac('md5', key, challengePayload);
+export async function answerFor(key: Uint8Array, challengePayload: Uint8Array, crypto: CryptoProvider): Promise<Uint8Array> {
+  if (challengePayload.length === LEGACY_MESSAGE_LENGTH) return asBytes(await hmac(crypto, 'md5', key, challengePayload));
   const { digest } = digestOf(challengePayload);
-  return Buffer.concat([Buffer.from(`{${digest}}`, 'latin1'), hmac(digest, key, challengePayload)]);
+  return concatBytes([latin1(`{${digest}}`), await hmac(crypto, digest, key, challengePayload)]);
 }
 
 /**
  * Which peer sent a challenge payload (the bytes after '#CHALLENGE#'): mpmanager when MARK follows its
  * digest prefix, else CPython (a legacy 20-byte challenge never carries it).
  */
-export function peerOf(challengePayload: Buffer): Peer {
+export function peerOf(challengePayload: Uint8Array): Peer {
   if (challengePayload.length === LEGACY_MESSAGE_LENGTH) return Peer.CPython;
   const { payload } = digestOf(challengePayload);
-  return payload.length > MPM_MARK.length && payload.subarray(0, MPM_MARK.length).equals(MPM_MARK) ? Peer.Mpmanager : Peer.CPython;
+  return payload.length > MPM_MARK.length && startsWith(payload, MPM_MARK) ? Peer.Mpmanager : Peer.CPython;
 }
 
 /** Checks an answer to the challenge `sent` (the payload after '#CHALLENGE#'), in constant time. */
-export function verifyAnswer(key: Buffer, sent: Buffer, answer: Buffer): void {
+export async function verifyAnswer(key: Uint8Array, sent: Uint8Array, answer: Uint8Array, crypto: CryptoProvider): Promise<void> {
   const { digest, payload } = digestOf(answer);
-  const expected = hmac(digest, key, sent);
+  const expected = await hmac(crypto, digest, key, sent);
   if (payload.length !== expected.length) {
     throw new AuthenticationError(`${DIFFERENT_KEYS} (expected a ${digest} digest of ${expected.length} bytes, got ${payload.length})`);
   }
-  if (!timingSafeEqual(payload, expected)) throw new AuthenticationError(`${DIFFERENT_KEYS} (the peer's digest was wrong)`);
+  if (!equalBytes(payload, expected)) throw new AuthenticationError(`${DIFFERENT_KEYS} (the peer's digest was wrong)`);
 }
 
 /** Challenger side: sends a challenge, checks the answer, sends WELCOME or FAILURE. */
-export async function deliverChallenge(channel: HandshakeChannel, key: Buffer, digest = DEFAULT_DIGEST): Promise<void> {
-  if (!(digest in ALLOWED_DIGESTS)) throw new TypeError(`digest '${digest}' is not one of ${Object.keys(ALLOWED_DIGESTS).join(', ')}`);
-  const sent = Buffer.concat([Buffer.from(`{${digest}}`, 'latin1'), MPM_MARK, randomBytes(MESSAGE_LENGTH - MPM_MARK.length)]);
-  channel.sendBytes(Buffer.concat([CHALLENGE, sent]));
+export async function deliverChallenge(channel: HandshakeChannel, key: Uint8Array, crypto: CryptoProvider, digest = DEFAULT_DIGEST): Promise<void> {
+  if (!ALLOWED_DIGESTS.includes(digest)) throw new TypeError(`digest '${digest}' is not one of ${ALLOWED_DIGESTS.join(', ')}`);
+  const sent = concatBytes([latin1(`{${digest}}`), MPM_MARK, crypto.random(MESSAGE_LENGTH - MPM_MARK.length)]);
+  channel.sendBytes(concatBytes([CHALLENGE, sent]));
   const answer = await channel.recvBytes();
   try {
-    verifyAnswer(key, sent, answer);
+    await verifyAnswer(key, sent, answer, crypto);
   } catch (err) {
     // Nothing but FAILURE goes to a peer that failed: no traceback, no detail (CPython sends both).
     channel.sendBytes(FAILURE);
@@ -156,35 +161,35 @@ export async function deliverChallenge(channel: HandshakeChannel, key: Buffer, d
  * `onAnswered` runs right after the answer is sent, before the verdict comes back (the server sends its
  * key-exchange offer there, so it costs no round trip).
  */
-export async function answerChallenge(channel: HandshakeChannel, key: Buffer, onAnswered?: (peer: Peer) => void): Promise<Peer> {
+export async function answerChallenge(channel: HandshakeChannel, key: Uint8Array, crypto: CryptoProvider, onAnswered?: (peer: Peer) => void): Promise<Peer> {
   const message = await channel.recvBytes();
-  if (message.length < CHALLENGE.length || !message.subarray(0, CHALLENGE.length).equals(CHALLENGE)) {
+  if (!startsWith(message, CHALLENGE)) {
     throw new AuthenticationError(
       'protocol error: expected an authentication challenge; the peer does not use an authkey, or is not a multiprocessing peer',
     );
   }
   const payload = message.subarray(CHALLENGE.length);
   if (payload.length < LEGACY_MESSAGE_LENGTH) throw new AuthenticationError(`challenge too short: ${payload.length} bytes`);
-  channel.sendBytes(answerFor(key, payload));
+  channel.sendBytes(await answerFor(key, payload, crypto));
   const peer = peerOf(payload);
   onAnswered?.(peer);
   const reply = await channel.recvBytes();
-  if (!reply.equals(WELCOME)) throw new AuthenticationError(`${DIFFERENT_KEYS} (the peer rejected our digest)`);
+  if (!sameBytes(reply, WELCOME)) throw new AuthenticationError(`${DIFFERENT_KEYS} (the peer rejected our digest)`);
   return peer;
 }
 
 /** The accepting side's handshake: challenge first, then answer (`Listener.accept`). Resolves with what the client is. */
-export async function serverHandshake(channel: HandshakeChannel, key: Buffer, onAnswered?: (peer: Peer) => void): Promise<Peer> {
-  await deliverChallenge(channel, key);
-  return answerChallenge(channel, key, onAnswered);
+export async function serverHandshake(channel: HandshakeChannel, key: Uint8Array, crypto: CryptoProvider, onAnswered?: (peer: Peer) => void): Promise<Peer> {
+  await deliverChallenge(channel, key, crypto);
+  return answerChallenge(channel, key, crypto, onAnswered);
 }
 
 /**
  * The connecting side's handshake: answer first, then challenge (`Client`). Resolves with what the
  * server is, known from its challenge, so the client picks its dialect before its first frame.
  */
-export async function clientHandshake(channel: HandshakeChannel, key: Buffer): Promise<Peer> {
-  const peer = await answerChallenge(channel, key);
-  await deliverChallenge(channel, key);
+export async function clientHandshake(channel: HandshakeChannel, key: Uint8Array, crypto: CryptoProvider): Promise<Peer> {
+  const peer = await answerChallenge(channel, key, crypto);
+  await deliverChallenge(channel, key, crypto);
   return peer;
 }

@@ -5,7 +5,7 @@
  * path makes no promise per frame.
  */
 import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
-import { getCodec, isPickleFrame, msgpack, pickle, type Codec, type DecodeContext } from '../codec/index.js';
+import type { Codec, DecodeContext } from '../codec/types.js';
 import {
   BadMessageLengthError,
   BufferTooShortError,
@@ -14,29 +14,18 @@ import {
   InvalidArgumentError,
   StateError,
 } from '../errors.js';
-import { debuglog } from 'node:util';
-import {
-  ChannelError,
-  ChannelFault,
-} from '../errors.js';
-import {
-  DEFAULT_SERVER_POLICY,
-  SealedTransport,
-  ServerKeyExchange,
-  checkPolicy,
-  checkSuites,
-  clientKeyExchange,
-  isLocalAddress,
-  nodeCrypto,
-  type ChannelKeys,
-  type EncryptionPolicy,
-  type KeyExchangeResult,
-  type SuiteName,
-} from '../channel/index.js';
+import { debuglog } from '../debug.js';
+import { ChannelError, ChannelFault } from '../errors.js';
+import { copyBytes, startsWith } from '../bytes.js';
+import { ServerKeyExchange, clientKeyExchange, type EncryptionPolicy, type KeyExchangeResult } from '../channel/key-exchange.js';
+import { DEFAULT_SERVER_POLICY, checkPolicy, checkSuites, isLocalAddress } from '../channel/policy.js';
+import { SealedTransport, type ChannelKeys } from '../channel/sealed.js';
+import type { SuiteName } from '../channel/suites.js';
 import { formatAddress, type Address } from '../transport/address.js';
 import type { FrameSink, Transport } from '../transport/types.js';
 import type { TlsOptions } from '../transport/tls.js';
 import { CHALLENGE, Peer, clientHandshake, peerOf, serverHandshake, toKey } from './auth.js';
+import type { Runtime } from './runtime.js';
 
 const debug = debuglog('mpmanager');
 
@@ -90,7 +79,7 @@ export function securityOf(options: SecurityOptions): SecurityOptions {
 const HANDSHAKE_FRAMES = 3;
 
 interface Waiter {
-  resolve(frame: Buffer | null): void;
+  resolve(frame: Uint8Array | null): void;
   reject(error: Error): void;
 }
 
@@ -100,7 +89,7 @@ export class Connection implements AsyncIterable<unknown> {
   #auto: boolean;
   readonly #readable: boolean;
   readonly #writable: boolean;
-  #frames: Buffer[] = [];
+  #frames: Uint8Array[] = [];
   #waiters: Waiter[] = [];
   #pollers = new Set<() => void>();
   /** Set once the transport closed: null for a clean close. */
@@ -118,10 +107,17 @@ export class Connection implements AsyncIterable<unknown> {
     closed: (error) => this.#onClosed(error ?? null),
   };
 
-  constructor(transport: Transport, options: ConnectionOptions = {}) {
+  readonly #runtime: Runtime;
+
+  /**
+   * `runtime`: the cryptography and codecs of the runtime this runs in (./runtime.ts); connections are made
+   * by `Listener`, `Client` and `Pipe` (Node) or by the browser entry, which pass their own.
+   */
+  constructor(transport: Transport, options: ConnectionOptions, runtime: Runtime) {
     this.#transport = transport;
+    this.#runtime = runtime;
     this.#auto = options.serializer === 'auto';
-    this.#codec = getCodec(this.#auto ? 'msgpack' : (options.serializer ?? 'msgpack'));
+    this.#codec = runtime.codec(this.#auto ? 'msgpack' : (options.serializer ?? 'msgpack'));
     this.#readable = options.readable ?? true;
     this.#writable = options.writable ?? true;
     if (!this.#readable && !this.#writable) throw new InvalidArgumentError('at least one of readable and writable must be true');
@@ -138,7 +134,7 @@ export class Connection implements AsyncIterable<unknown> {
   /** Switches the codec, e.g. to answer a peer in the codec it used. */
   set serializer(codec: string | Codec) {
     this.#auto = codec === 'auto';
-    if (!this.#auto) this.#codec = getCodec(codec);
+    if (!this.#auto) this.#codec = this.#runtime.codec(codec);
   }
 
   get closed(): boolean {
@@ -207,6 +203,7 @@ export class Connection implements AsyncIterable<unknown> {
    * `BadMessageLengthError` and leaves the connection unreadable, as CPython does.
    */
   async recvBytes(maxLength?: number): Promise<Buffer> {
+    // Node's transports deliver Buffers (src/bytes.ts `allocUnsafe`); a browser has no Connection API.
     if (maxLength !== undefined && maxLength < 0) throw new InvalidArgumentError('negative maxLength');
     const frame = await this.#next();
     if (maxLength !== undefined && frame.length > maxLength) {
@@ -214,7 +211,7 @@ export class Connection implements AsyncIterable<unknown> {
       if (!this.#writable) this.close();
       throw new BadMessageLengthError(frame.length, maxLength);
     }
-    return frame;
+    return frame as Buffer;
   }
 
   /**
@@ -226,7 +223,7 @@ export class Connection implements AsyncIterable<unknown> {
     if (offset < 0) throw new InvalidArgumentError('negative offset');
     if (offset > bytes.length) throw new InvalidArgumentError('offset too large');
     const frame = await this.#next();
-    if (frame.length > bytes.length - offset) throw new BufferTooShortError(Buffer.from(frame), bytes.length - offset);
+    if (frame.length > bytes.length - offset) throw new BufferTooShortError(copyBytes(frame), bytes.length - offset);
     bytes.set(frame, offset);
     return frame.length;
   }
@@ -240,7 +237,7 @@ export class Connection implements AsyncIterable<unknown> {
     if (this.#frames.length > 0 || this.#ended) return Promise.resolve(true);
     if (timeout !== null && timeout <= 0) return Promise.resolve(false);
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const wake = () => {
         if (timer) clearTimeout(timer);
         this.#pollers.delete(wake);
@@ -249,7 +246,7 @@ export class Connection implements AsyncIterable<unknown> {
       this.#pollers.add(wake);
       if (timeout !== null) {
         timer = setTimeout(wake, timeout * 1000);
-        timer.unref?.();
+        (timer as { unref?: () => void }).unref?.();
       }
     });
   }
@@ -268,12 +265,12 @@ export class Connection implements AsyncIterable<unknown> {
    */
   async closeAndWait(timeoutMs = 5_000): Promise<void> {
     this.close();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.#transport.whenClosed,
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
-        timer.unref?.();
+        (timer as { unref?: () => void }).unref?.();
       }),
     ]);
     clearTimeout(timer);
@@ -311,7 +308,7 @@ export class Connection implements AsyncIterable<unknown> {
 
   async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
     for (;;) {
-      let frame: Buffer;
+      let frame: Uint8Array;
       try {
         frame = await this.#next();
       } catch (err) {
@@ -356,14 +353,14 @@ export class Connection implements AsyncIterable<unknown> {
     // A frame already queued (a WebSocket transport delivers the server's challenge as soon as it starts)
     // is one of the three.
     this.#handshakeFrames = { left: HANDSHAKE_FRAMES - this.#frames.length, limit };
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const err = new HandshakeTimeoutError(handshakeTimeout);
         this.destroy(err);
         reject(err);
       }, handshakeTimeout);
-      timer.unref?.();
+      (timer as { unref?: () => void }).unref?.();
     });
     try {
       await Promise.race([this.#authenticate(accepting, key, options), timeout]);
@@ -380,10 +377,11 @@ export class Connection implements AsyncIterable<unknown> {
   }
 
   /** CPython's handshake, then the key exchange when both sides are mpmanager and the transport is not TLS. */
-  async #authenticate(accepting: boolean, key: Buffer, options: HandshakeOptions): Promise<void> {
+  async #authenticate(accepting: boolean, key: Uint8Array, options: HandshakeOptions): Promise<void> {
     const transport = this.#transport;
+    const crypto = this.#runtime.crypto;
     const policy = checkPolicy(options.encryption) ?? (accepting ? DEFAULT_SERVER_POLICY : this.#defaultClientPolicy());
-    const suites = checkSuites(options.encryptionSuites);
+    const suites = runnableSuites(checkSuites(options.encryptionSuites), crypto.suites, options.encryptionSuites !== undefined);
     const exchange = transport.encryption === null;
     // Every handshake frame in order, sent and received alike; F1, F2, F4, F5 go into the transcript.
     const frames: Uint8Array[] = [];
@@ -402,18 +400,18 @@ export class Connection implements AsyncIterable<unknown> {
         return frame;
       },
     };
-    const kx = { crypto: nodeCrypto, authkey: key, policy, suites };
+    const kx = { crypto: crypto.channel, authkey: key, policy, suites };
     let result: KeyExchangeResult = { keys: null };
     if (accepting) {
       let offer: ServerKeyExchange | null = null;
-      this.#peer = await serverHandshake(channel, key, (peer) => {
+      this.#peer = await serverHandshake(channel, key, crypto, (peer) => {
         if (peer !== Peer.Mpmanager || !exchange) return;
         offer = new ServerKeyExchange({ ...kx, handshake: transcript() });
         transport.send(offer.offer);
       });
       if (offer !== null) result = (offer as ServerKeyExchange).finish(await this.#next());
     } else {
-      this.#peer = await clientHandshake(channel, key);
+      this.#peer = await clientHandshake(channel, key, crypto);
       if (this.#peer === Peer.Mpmanager && exchange) {
         const answer = clientKeyExchange({ ...kx, handshake: transcript() }, await this.#next(), this.#where());
         transport.send(answer.send);
@@ -435,7 +433,7 @@ export class Connection implements AsyncIterable<unknown> {
   /** From now on the transport's frames are records of an encrypted channel. */
   #secure(keys: ChannelKeys): void {
     // Frames inside the channel get the connection's limit (the handshake's is over).
-    const sealed = new SealedTransport(this.#transport, keys, { maxFrameSize: this.#handshakeFrames?.limit ?? this.#transport.maxFrameSize });
+    const sealed = new SealedTransport(this.#transport, keys, this.#runtime.crypto, { maxFrameSize: this.#handshakeFrames?.limit ?? this.#transport.maxFrameSize });
     this.#handshakeFrames = null;
     // Frames that arrived right behind the key exchange are records already.
     const early = this.#frames;
@@ -461,8 +459,8 @@ export class Connection implements AsyncIterable<unknown> {
     return address === '' ? `a ${this.#transport.kind} socket` : formatAddress(address);
   }
 
-  #decode(frame: Buffer, context?: DecodeContext): unknown {
-    if (this.#auto) this.#codec = isPickleFrame(frame) ? pickle : msgpack;
+  #decode(frame: Uint8Array, context?: DecodeContext): unknown {
+    if (this.#auto) this.#codec = this.#runtime.detect(frame);
     return this.#codec.decode(frame, context);
   }
 
@@ -478,7 +476,7 @@ export class Connection implements AsyncIterable<unknown> {
     if (this.#unreadable) throw new StateError('connection is no longer readable after a bad message length');
   }
 
-  #next(): Promise<Buffer> {
+  #next(): Promise<Uint8Array> {
     try {
       this.#checkReadable();
     } catch (err) {
@@ -507,7 +505,7 @@ export class Connection implements AsyncIterable<unknown> {
     return new ConnectionClosedError(this.#closed ? 'the connection is closed' : 'the peer closed the connection (EOF)');
   }
 
-  #onFrame(frame: Buffer): void {
+  #onFrame(frame: Uint8Array): void {
     const handshake = this.#handshakeFrames;
     if (handshake !== null && --handshake.left === 0) {
       this.#transport.maxFrameSize = handshake.limit;
@@ -542,9 +540,24 @@ export class Connection implements AsyncIterable<unknown> {
   }
 }
 
+/**
+ * The suites of `wanted` this runtime runs. Asked for explicitly, each must run here (a page outside a
+ * secure context has no AES-GCM); by default, those that run.
+ */
+function runnableSuites(wanted: readonly SuiteName[], runnable: readonly SuiteName[], explicit: boolean): readonly SuiteName[] {
+  const suites = wanted.filter((s) => runnable.includes(s));
+  if (explicit && suites.length < wanted.length) {
+    const missing = wanted.filter((s) => !runnable.includes(s));
+    throw new InvalidArgumentError(
+      `encryptionSuites: ${missing.join(', ')} cannot run here (this runtime has ${runnable.join(', ')}; a page needs a secure context, https or localhost, for aes-256-gcm)`,
+    );
+  }
+  return suites;
+}
+
 /** True for a '#CHALLENGE#' frame carrying mpmanager's mark (auth.ts). */
-function isMarkedChallenge(frame: Buffer): boolean {
-  if (frame.length <= CHALLENGE.length || !frame.subarray(0, CHALLENGE.length).equals(CHALLENGE)) return false;
+function isMarkedChallenge(frame: Uint8Array): boolean {
+  if (frame.length <= CHALLENGE.length || !startsWith(frame, CHALLENGE)) return false;
   try {
     return peerOf(frame.subarray(CHALLENGE.length)) === Peer.Mpmanager;
   } catch {

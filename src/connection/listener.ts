@@ -12,15 +12,17 @@ import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import type { Codec } from '../codec/index.js';
 import { ChannelError, ChannelFault, ConnectionClosedError, InvalidArgumentError, StateError } from '../errors.js';
-import { checkPolicy, checkSuites } from '../channel/index.js';
+import { checkPolicy, checkSuites } from '../channel/policy.js';
 import type { Address } from '../transport/address.js';
 import { checkAddress, formatAddress, formatPeer, isWildcardAddress } from '../transport/address.js';
 import { connectTransport, listenTransport } from '../transport/index.js';
 import type { Transport, TransportServer } from '../transport/types.js';
+import type { WebSocketListenOptions } from '../transport/types.js';
 import { MemoryTransport } from '../transport/memory.js';
 import { Connection, type HandshakeOptions, type SecurityOptions } from './connection.js';
+import { NODE_RUNTIME } from './node-runtime.js';
 
-export interface ListenerOptions extends HandshakeOptions, SecurityOptions, LimitOptions<'backlog' | 'maxFrameSize' | 'writeHighWaterMark'> {
+export interface ListenerOptions extends HandshakeOptions, SecurityOptions, WebSocketListenOptions, LimitOptions<'backlog' | 'maxFrameSize' | 'writeHighWaterMark'> {
   /** Shared secret; when given, every connection must pass the handshake. Default: none (no authentication). */
   authkey?: string | Uint8Array | null | undefined;
   /**
@@ -78,6 +80,8 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
       writeHighWaterMark: options.writeHighWaterMark,
       handshakeTimeout: options.handshakeTimeout,
       tls: options.tls,
+      httpServer: options.httpServer,
+      allowedOrigins: options.allowedOrigins,
     };
     const server = await listenTransport(address, transportOptions, (transport) => {
       if (listener) listener.#onTransport(transport);
@@ -148,7 +152,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements AsyncItera
       transport.destroy();
       return;
     }
-    const conn = new Connection(transport, { serializer: this.#options.serializer ?? 'auto' });
+    const conn = new Connection(transport, { serializer: this.#options.serializer ?? 'auto' }, NODE_RUNTIME);
     const authkey = this.#options.authkey;
     if (authkey !== undefined && authkey !== null) {
       try {
@@ -198,7 +202,7 @@ export async function Client(address: Address, options: ClientOptions = {}): Pro
   address = checkAddress(address);
   checkSecurity(options);
   const transport = await connectTransport(address, { maxFrameSize: options.maxFrameSize, handshakeTimeout: options.handshakeTimeout, tls: options.tls });
-  const conn = new Connection(transport, { serializer: options.serializer });
+  const conn = new Connection(transport, { serializer: options.serializer }, NODE_RUNTIME);
   if (options.authkey !== undefined && options.authkey !== null) await conn.connectHandshake(options.authkey, options);
   return conn;
 }
@@ -209,7 +213,7 @@ export async function Client(address: Address, options: ClientOptions = {}): Pro
  */
 export function Pipe(duplex = true, options: { serializer?: string | Codec } = {}): [Connection, Connection] {
   const [a, b] = MemoryTransport.pair();
-  if (duplex) return [new Connection(a, options), new Connection(b, options)];
-  return [new Connection(a, { ...options, writable: false }), new Connection(b, { ...options, readable: false })];
+  if (duplex) return [new Connection(a, options, NODE_RUNTIME), new Connection(b, options, NODE_RUNTIME)];
+  return [new Connection(a, { ...options, writable: false }, NODE_RUNTIME), new Connection(b, { ...options, readable: false }, NODE_RUNTIME)];
 }
 

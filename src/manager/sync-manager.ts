@@ -1,24 +1,15 @@
 /**
  * `SyncManager`: `BaseManager` with CPython's built-in typeids (cpython-wire.md §4.3), each with
  * Python's name, exposed list (§4.2, plus the 3.14 additions) and the CPython proxy class a Python client
- * rebuilds it with. The creation methods are typed: `await manager.Queue<number>()`,
+ * rebuilds it with. The creation methods are typed (./sync-methods.ts): `await manager.Queue<number>()`,
  * `await manager.dict<string, number>()`, `await manager.Lock()`.
  *
  * `Pool` and `AsyncResult` are not provided (a pool runs Python code).
  */
-import { AcquirerProxy } from '../../proxies/acquirer-proxy.js';
-import { ArrayProxy } from '../../proxies/array-proxy.js';
-import { BarrierProxy } from '../../proxies/barrier-proxy.js';
-import { ConditionProxy } from '../../proxies/condition-proxy.js';
-import { DictProxy, type DictSource } from '../../proxies/dict-proxy.js';
-import { EventProxy } from '../../proxies/event-proxy.js';
-import { IteratorProxy } from '../../proxies/iterator-proxy.js';
-import { ListProxy } from '../../proxies/list-proxy.js';
-import { NamespaceProxy } from '../../proxies/namespace-proxy.js';
-import { QueueProxy } from '../../proxies/queue-proxy.js';
-import { SetProxy } from '../../proxies/set-proxy.js';
-import { ValueProxy } from '../../proxies/value-proxy.js';
 import { BaseManager } from './base-manager.js';
+import { SYNC_PROXYTYPES, withSyncMethods } from './sync-methods.js';
+import type { Callable } from '../server/registry.js';
+import type { Server } from '../server/server.js';
 import {
   Barrier,
   BoundedSemaphore,
@@ -37,112 +28,45 @@ import {
   Value,
 } from './sync/index.js';
 
-/** Numeric array typecodes (`array.array`'s): integers of each C size, then float and double. */
-export type NumericTypecode = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q' | 'Q' | 'f' | 'd';
-/** Array typecodes: numeric, or one-character strings ('u', 'w'). */
-export type Typecode = NumericTypecode | 'u' | 'w';
+export type { NumericTypecode, Typecode } from './sync-methods.js';
 
-/** Items of a dict source as the wire carries them: plain objects as they are, everything else as pairs. */
-function dictArgument<K, V>(init: DictSource<K, V>): unknown {
-  if (init instanceof Map) return [...init];
-  if (Array.isArray(init)) return init;
-  if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') return [...(init as Iterable<unknown>)];
-  return init;
-}
-
-export class SyncManager extends BaseManager {
-  /** A FIFO queue (`maxsize` 0 = unbounded). */
-  Queue<T = unknown>(maxsize = 0): Promise<QueueProxy<T>> {
-    return this.create<QueueProxy<T>>('Queue', maxsize);
+export class SyncManager extends withSyncMethods(BaseManager) {
+  // The mixin's type knows the base as a CoreManager: Node's narrower types, restated.
+  override get authkey(): Buffer {
+    return super.authkey as Buffer;
   }
-
-  /** A queue with `task_done()`/`join()` (in CPython the same class as `Queue`). */
-  JoinableQueue<T = unknown>(maxsize = 0): Promise<QueueProxy<T>> {
-    return this.create<QueueProxy<T>>('JoinableQueue', maxsize);
-  }
-
-  Event(): Promise<EventProxy> {
-    return this.create<EventProxy>('Event');
-  }
-
-  Lock(): Promise<AcquirerProxy> {
-    return this.create<AcquirerProxy>('Lock');
-  }
-
-  RLock(): Promise<AcquirerProxy> {
-    return this.create<AcquirerProxy>('RLock');
-  }
-
-  Semaphore(value = 1): Promise<AcquirerProxy> {
-    return this.create<AcquirerProxy>('Semaphore', value);
-  }
-
-  BoundedSemaphore(value = 1): Promise<AcquirerProxy> {
-    return this.create<AcquirerProxy>('BoundedSemaphore', value);
-  }
-
-  /** A condition over `lock` (a `Lock()`/`RLock()` proxy of this manager), or over a new RLock. */
-  Condition(lock: AcquirerProxy | null = null): Promise<ConditionProxy> {
-    return lock === null ? this.create<ConditionProxy>('Condition') : this.create<ConditionProxy>('Condition', lock);
-  }
-
-  /** A barrier for `parties` callers; `timeout` (seconds) is the default for each `wait`. */
-  Barrier(parties: number, options: { timeout?: number | null } = {}): Promise<BarrierProxy> {
-    const kwds = options.timeout === undefined || options.timeout === null ? null : { timeout: options.timeout };
-    return this.createWith<BarrierProxy>('Barrier', [parties], kwds);
-  }
-
-  /** A shared value (`typecode` is kept for its repr only, as in CPython). */
-  Value<T>(typecode: string, value: T): Promise<ValueProxy<T>> {
-    return this.create<ValueProxy<T>>('Value', typecode, value);
-  }
-
-  /** A typed array (`array.array(typecode, sequence)`): numbers, or characters for 'u' and 'w'. */
-  Array(typecode: 'u' | 'w', sequence?: Iterable<string>): Promise<ArrayProxy<string>>;
-  Array(typecode: NumericTypecode, sequence?: Iterable<number | bigint>): Promise<ArrayProxy<number>>;
-  Array(typecode: Typecode, sequence: Iterable<unknown> = []): Promise<ArrayProxy<number | string>> {
-    return this.create<ArrayProxy<number | string>>('Array', typecode, globalThis.Array.from(sequence));
-  }
-
-  list<T = unknown>(sequence: Iterable<T> = []): Promise<ListProxy<T>> {
-    return this.create<ListProxy<T>>('list', globalThis.Array.isArray(sequence) ? sequence : [...sequence]);
-  }
-
-  /** A dict, from a plain object, a Map or key/value pairs (Map keys keep their types). */
-  dict<K = string, V = unknown>(init: DictSource<K, V> | null = null): Promise<DictProxy<K, V>> {
-    return init === null ? this.create<DictProxy<K, V>>('dict') : this.create<DictProxy<K, V>>('dict', dictArgument(init));
-  }
-
-  /** A namespace with these attributes (Python's keyword arguments). */
-  Namespace<T extends object = Record<string, any>>(attributes: Partial<T> = {}): Promise<NamespaceProxy<T>> {
-    return this.createWith<NamespaceProxy<T>>('Namespace', [], attributes as Record<string, unknown>);
-  }
-
-  /** A set (CPython 3.14's SyncManager `set`). */
-  set<T = unknown>(iterable: Iterable<T> = []): Promise<SetProxy<T>> {
-    return this.create<SetProxy<T>>('set', globalThis.Array.isArray(iterable) || iterable instanceof Set ? iterable : [...iterable]);
+  override async getServer(): Promise<Server> {
+    return (await super.getServer()) as Server;
   }
 }
 
-SyncManager.register('Queue', Queue, { proxytype: QueueProxy });
-SyncManager.register('JoinableQueue', Queue, { proxytype: QueueProxy });
-SyncManager.register('Event', PyEvent, { proxytype: EventProxy });
-SyncManager.register('Lock', Lock, { proxytype: AcquirerProxy });
-SyncManager.register('RLock', RLock, { proxytype: AcquirerProxy });
-SyncManager.register('Semaphore', Semaphore, { proxytype: AcquirerProxy });
-SyncManager.register('BoundedSemaphore', BoundedSemaphore, { proxytype: AcquirerProxy });
-SyncManager.register('Condition', Condition, { proxytype: ConditionProxy });
-SyncManager.register('Barrier', Barrier, { proxytype: BarrierProxy });
-SyncManager.register('list', List, { proxytype: ListProxy });
-SyncManager.register('dict', Dict, { proxytype: DictProxy });
-SyncManager.register('Value', Value, { proxytype: ValueProxy });
-SyncManager.register('Array', PyArray, { proxytype: ArrayProxy });
-SyncManager.register('Namespace', Namespace, { proxytype: NamespaceProxy });
-SyncManager.register('set', PySet, { proxytype: SetProxy });
+/** What hosts each typeid's objects on a server of this process. */
+const CALLABLES: Readonly<Record<string, Callable>> = {
+  Queue,
+  JoinableQueue: Queue,
+  Event: PyEvent,
+  Lock,
+  RLock,
+  Semaphore,
+  BoundedSemaphore,
+  Condition,
+  Barrier,
+  list: List,
+  dict: Dict,
+  Value,
+  Array: PyArray,
+  Namespace,
+  set: PySet,
+};
+
+for (const [typeid, proxytype] of SYNC_PROXYTYPES) {
+  if (typeid === 'Iterator') continue;
+  SyncManager.register(typeid, CALLABLES[typeid] ?? null, { proxytype });
+}
 // A method mapped to 'Iterator' may return any JS iterable, iterator or generator (sync or async): it is
 // served as a Python iterator (`__next__`, `send`, `throw`, `close`, StopIteration at the end).
 SyncManager.register('Iterator', null, {
-  proxytype: IteratorProxy,
+  proxytype: SYNC_PROXYTYPES.find(([t]) => t === 'Iterator')?.[1],
   createMethod: false,
   hostAs: (value) => (value instanceof PyIterator || typeof (value as { __next__?: unknown } | null)?.__next__ === 'function' ? value : new PyIterator(value as Iterable<unknown>)),
 });

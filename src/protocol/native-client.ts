@@ -3,8 +3,10 @@
  * in flight, each reply matched to its call by id. A call that is cancelled or times out is answered
  * locally at once and its late reply, if any, is dropped by id, so the connection stays usable.
  */
-import { msgpack, type DecodeContext } from '../codec/index.js';
-import { Client, securityOf, type Connection, type SecurityOptions } from '../connection/index.js';
+import { msgpack } from '../codec/msgpack.js';
+import type { DecodeContext } from '../codec/types.js';
+import { securityOf, type Connection, type SecurityOptions } from '../connection/connection.js';
+import type { ClientOptions } from '../connection/listener.js';
 import { ConnectionClosedError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError, remoteError } from '../errors.js';
 import { Peer } from '../connection/auth.js';
 import { formatAddress, type Address } from '../transport/address.js';
@@ -14,7 +16,21 @@ import { armCall, isArmed, type CallOptions, type ManagerClient } from './client
 
 export type { CallOptions } from './client.js';
 
+/**
+ * Opens an authenticated connection to `address`: Node's `Client` (src/connection/listener.ts), or the
+ * browser entry's WebSocket one (src/browser.ts). The protocol above is the same.
+ */
+export type Dial = (address: Address, options: ClientOptions) => Promise<Connection>;
+
+/** This client's default name: `node-<pid>` in Node, `browser` in a page. */
+export function defaultClientName(): string {
+  const pid = (globalThis as { process?: { pid?: number } }).process?.pid;
+  return pid === undefined ? 'browser' : `node-${pid}`;
+}
+
 export interface NativeClientOptions extends SecurityOptions {
+  /** How connections are opened (see `Dial`). */
+  dial: Dial;
   authkey: string | Uint8Array;
   /** Bound on the handshake, in milliseconds. Default 10 000. */
   handshakeTimeout?: number | undefined;
@@ -104,7 +120,7 @@ export class NativeClient implements ManagerClient {
    * result is null: the caller speaks the classic dialect instead.
    */
   static async connectIfNative(address: Address, options: NativeClientOptions): Promise<NativeClient | null> {
-    const conn = await Client(address, {
+    const conn = await options.dial(address, {
       authkey: options.authkey,
       handshakeTimeout: options.handshakeTimeout,
       maxFrameSize: options.maxFrameSize,
@@ -114,7 +130,7 @@ export class NativeClient implements ManagerClient {
       conn.close();
       return null;
     }
-    const hello: Hello = { name: options.name ?? `node-${process.pid}` };
+    const hello: Hello = { name: options.name ?? defaultClientName() };
     if (options.shutdownKey) hello.shutdownKey = options.shutdownKey;
     try {
       conn.sendBytes(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, hello]));
@@ -253,7 +269,7 @@ export class NativeClient implements ManagerClient {
     return pending;
   }
 
-  #onFrame(frame: Buffer): void {
+  #onFrame(frame: Uint8Array): void {
     let context: DecodeContext | null;
     try {
       context = this.#blobs.receive(frame, this.decodeContext, this.#conn.transport.maxFrameSize);
@@ -298,7 +314,7 @@ export class NativeClient implements ManagerClient {
    * server counted every reference in it as held by this connection (an aborted `create` still created),
    * so those are given back at once instead of becoming proxies that only the garbage collector releases.
    */
-  #dropReply(frame: Buffer, blobs: readonly Buffer[] | undefined): void {
+  #dropReply(frame: Uint8Array, blobs: readonly Uint8Array[] | undefined): void {
     const refs: ObjectRef[] = [];
     try {
       msgpack.decode(frame, { reviveRef: (ref) => (refs.push(ref), ref), blobs });

@@ -31,7 +31,9 @@
  * msgpack fixarray byte (0x90-0x9f), which is how the server tells the dialects apart on the first frame.
  */
 
-import { BLOB_MIN, EXT_BLOB, type DecodeContext, type EncodeContext } from '../codec/index.js';
+import { BLOB_MIN, EXT_BLOB } from '../codec/msgpack.js';
+import type { DecodeContext, EncodeContext } from '../codec/types.js';
+import { fromLatin1 } from '../bytes.js';
 import { ProtocolError } from '../errors.js';
 import type { Transport } from '../transport/types.js';
 
@@ -102,7 +104,7 @@ export function peekCallId(frame: Uint8Array): number {
 /** True if the first frame after the handshake is a native hello (msgpack fixarray of 3, 'mpmanager'). */
 export function isNativeHello(frame: Uint8Array): boolean {
   // 0x93 = fixarray(3), 0xa9 = fixstr(9) 'mpmanager'
-  return frame.length > 11 && frame[0] === 0x93 && frame[1] === 0xa9 && Buffer.from(frame.buffer, frame.byteOffset + 2, 9).toString('latin1') === NATIVE_MAGIC;
+  return frame.length > 11 && frame[0] === 0x93 && frame[1] === 0xa9 && fromLatin1(frame.subarray(2, 11)) === NATIVE_MAGIC;
 }
 
 /** Server operations a client may call with `ident` null (CPython's `Server.public`). */
@@ -124,9 +126,9 @@ export type ServerOperation = (typeof SERVER_OPERATIONS)[number];
 const BLOB_HEAD = 6;
 
 /** The blob a frame carries (a view of the frame, no copy), or null if the frame is a message. */
-function blobOf(frame: Buffer): Buffer | null {
+function blobOf(frame: Uint8Array): Uint8Array | null {
   if (frame.length < BLOB_HEAD || frame[0] !== 0xc9 || frame[5] !== EXT_BLOB) return null;
-  if (frame.readUInt32BE(1) !== frame.length - BLOB_HEAD) throw new ProtocolError('a blob frame whose length disagrees with its header');
+  if (new DataView(frame.buffer, frame.byteOffset, BLOB_HEAD).getUint32(1) !== frame.length - BLOB_HEAD) throw new ProtocolError('a blob frame whose length disagrees with its header');
   return frame.subarray(BLOB_HEAD);
 }
 
@@ -138,9 +140,9 @@ export function sendWithBlobs(transport: Transport, frame: Uint8Array, context: 
   const blobs = context.blobs;
   if (blobs !== undefined && blobs.length > 0) {
     for (const blob of blobs) {
-      const head = Buffer.allocUnsafe(BLOB_HEAD);
+      const head = new Uint8Array(BLOB_HEAD);
       head[0] = 0xc9;
-      head.writeUInt32BE(blob.byteLength, 1);
+      new DataView(head.buffer).setUint32(1, blob.byteLength);
       head[5] = EXT_BLOB;
       transport.sendParts([head, blob]);
     }
@@ -155,7 +157,7 @@ export function sendWithBlobs(transport: Transport, frame: Uint8Array, context: 
  * how many can wait.
  */
 export class BlobInbox {
-  #blobs: Buffer[] = [];
+  #blobs: Uint8Array[] = [];
   #bytes = 0;
 
   /**
@@ -163,7 +165,7 @@ export class BlobInbox {
    * context to decode it with (`context` itself, or a copy carrying the blobs that came before it).
    * Throws `ProtocolError` for a blob under `BLOB_MIN`, or when blobs (with their message) exceed `limit`.
    */
-  receive(frame: Buffer, context: DecodeContext, limit: number): DecodeContext | null {
+  receive(frame: Uint8Array, context: DecodeContext, limit: number): DecodeContext | null {
     const blob = blobOf(frame);
     if (blob !== null) {
       if (blob.length < BLOB_MIN) throw new ProtocolError(`a blob frame of ${blob.length} bytes: blobs are ${BLOB_MIN} bytes or more`);

@@ -27,7 +27,7 @@
  * - Any other object lived in the memory of the lost server's connection: every later call on it fails
  *   with `ObjectGoneError`.
  */
-import { EventEmitter } from 'node:events';
+import { Emitter } from '../events.js';
 import { ObjectRef, RefHolder } from '../codec/ref.js';
 import type { DecodeContext } from '../codec/types.js';
 import { ConnectionClosedError, ConnectionLostError, InvalidArgumentError, ObjectGoneError, TimeoutError, UnknownObjectError } from '../errors.js';
@@ -166,7 +166,7 @@ function deferred(): Deferred {
 
 export class ReconnectingClient implements ManagerClient {
   /** Where this client's events are emitted (the manager's own emitter, for a manager's client). */
-  readonly events: EventEmitter<ReconnectEvents>;
+  readonly events: Emitter<ReconnectEvents>;
   readonly #options: NativeClientOptions;
   readonly #policy: ReconnectPolicy;
   /** The round: the address first connected to, then `policy.addresses`. */
@@ -194,7 +194,7 @@ export class ReconnectingClient implements ManagerClient {
   readonly #held = new Map<string, Held>();
   #decodeContext: DecodeContext = {};
 
-  private constructor(link: NativeClient, addresses: readonly Address[], options: NativeClientOptions, policy: ReconnectPolicy, events: EventEmitter<ReconnectEvents>) {
+  private constructor(link: NativeClient, addresses: readonly Address[], options: NativeClientOptions, policy: ReconnectPolicy, events: Emitter<ReconnectEvents>) {
     this.events = events;
     this.#options = options;
     this.#policy = policy;
@@ -209,7 +209,7 @@ export class ReconnectingClient implements ManagerClient {
    * connections that drop later). A stock CPython server is refused with `InvalidArgumentError`: its
    * objects all live in its memory, and it speaks no native dialect to reconnect with.
    */
-  static async connect(address: Address, options: NativeClientOptions, policy: ReconnectPolicy, events = new EventEmitter<ReconnectEvents>()): Promise<ReconnectingClient> {
+  static async connect(address: Address, options: NativeClientOptions, policy: ReconnectPolicy, events = new Emitter<ReconnectEvents>()): Promise<ReconnectingClient> {
     const round = [address];
     for (const a of policy.addresses) if (!round.some((b) => sameAddress(a, b))) round.push(a);
     const connectOptions: NativeClientOptions = { ...options, lostCallError };

@@ -58,7 +58,8 @@ export class ClassicSession extends SessionCore {
     this.receive(firstFrame);
     if (this.closed) return;
     conn.detach({
-      frame: (frame) => this.receive(frame),
+      // Node's transports deliver Buffers (src/bytes.ts).
+      frame: (frame) => this.receive(frame as Buffer),
       closed: () => this.close(),
     });
   }

@@ -82,7 +82,7 @@ export class NativeSession extends SessionCore {
     this.#decodeContext = { reviveRef: (ref) => host.resolveRef(ref) };
     conn.transport.send(msgpack.encode([NATIVE_MAGIC, NATIVE_VERSION, { address: host.address, pid: process.pid }]));
     conn.detach({
-      frame: (frame) => this.receive(frame),
+      frame: (frame) => this.receive(frame as Buffer),
       closed: (error) => {
         if (error) debug('native connection closed: %s', error.message);
         this.close();

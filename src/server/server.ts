@@ -4,6 +4,7 @@
  * first frame after the handshake says which dialect a connection speaks. Sessions see the server only
  * through the narrow `SessionHost` it hands them; what is public here is what operators use.
  */
+import type { WebSocketListenOptions } from '../transport/types.js';
 import { randomBytes } from 'node:crypto';
 import { debuglog } from 'node:util';
 import { ACCEPT_PLAINTEXT, Listener, securityOf, type Connection, type ListenerOptions, type SecurityOptions } from '../connection/index.js';
@@ -60,7 +61,7 @@ export interface SharedObjectInfo {
   readonly size: number;
 }
 
-export interface ServerOptions extends LimitOptions<keyof ServerLimits>, SecurityOptions {
+export interface ServerOptions extends LimitOptions<keyof ServerLimits>, SecurityOptions, WebSocketListenOptions {
   /**
    * The shared objects this server serves by name (`mpmanager serve --shared`), listed by the
    * `shared_objects` operation (`mpmanager info` shows them). Default: none.
@@ -145,6 +146,8 @@ export class Server {
       handshakeTimeout: limits.handshakeTimeout,
       maxFrameSize: limits.maxFrameSize,
       writeHighWaterMark: limits.writeHighWaterMark,
+      httpServer: options.httpServer,
+      allowedOrigins: options.allowedOrigins,
       ...securityOf(options),
       // A CPython client under 'require' is told why (#begin), not just closed.
       [ACCEPT_PLAINTEXT]: true,

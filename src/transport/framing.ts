@@ -12,6 +12,7 @@
  * 4-byte lengths are rejected (CPython quietly reads them as empty messages). The size limit is checked
  * from the header, before any allocation.
  */
+import { allocUnsafe, asBytes, copyBytes } from '../bytes.js';
 import { FrameTooLargeError, ProtocolError, TruncatedFrameError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 
@@ -31,21 +32,33 @@ export function headerLength(n: number): 4 | 12 {
  * Writes the header for an n-byte payload into `target` at `offset` (rows 1, 1' and 2' above) and
  * returns its length. Every writer of frames goes through here.
  */
-export function writeFrameHeader(target: Buffer, offset: number, n: number): number {
+export function writeFrameHeader(target: Uint8Array, offset: number, n: number): number {
   if (n <= MAX_SHORT_LENGTH) {
-    target.writeInt32BE(n, offset);
+    writeInt32(target, offset, n);
     return 4;
   }
-  target.writeInt32BE(LONG_LENGTH_MARK, offset);
-  target.writeBigUInt64BE(BigInt(n), offset + 4);
+  writeInt32(target, offset, LONG_LENGTH_MARK);
+  new DataView(target.buffer, target.byteOffset, target.byteLength).setBigUint64(offset + 4, BigInt(n));
   return 12;
 }
 
-/** The header for an n-byte payload, as a buffer of its own. */
+function writeInt32(target: Uint8Array, at: number, n: number): void {
+  target[at] = n >>> 24;
+  target[at + 1] = n >>> 16;
+  target[at + 2] = n >>> 8;
+  target[at + 3] = n;
+}
+
+/** The signed big-endian 32-bit integer at `at`. */
+function readInt32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
+}
+
+/** The header for an n-byte payload, as a buffer of its own (a `Buffer` in Node). */
 export function frameHeader(n: number): Buffer {
-  const h = Buffer.allocUnsafe(headerLength(n));
+  const h = allocUnsafe(headerLength(n));
   writeFrameHeader(h, 0, n);
-  return h;
+  return h as Buffer;
 }
 
 /**
@@ -55,12 +68,11 @@ export function frameHeader(n: number): Buffer {
 export function encodeFrame(payload: Uint8Array): Buffer[] {
   const n = payload.length;
   if (n <= COALESCE_LIMIT) {
-    const out = Buffer.allocUnsafe(4 + n);
+    const out = allocUnsafe(4 + n) as Buffer;
     out.set(payload, writeFrameHeader(out, 0, n));
     return [out];
   }
-  const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-  return [frameHeader(n), body];
+  return [frameHeader(n), asBytes(payload) as Buffer];
 }
 
 const State = {
@@ -81,18 +93,18 @@ type State = (typeof State)[keyof typeof State];
 export class FrameDecoder {
   /** Frames larger than this are refused from their header. Can change between frames (the handshake lowers it). */
   maxFrameSize: number;
-  readonly #onFrame: (frame: Buffer) => void;
+  readonly #onFrame: (frame: Uint8Array) => void;
   #state: State = State.Header;
   /** Bytes of a header or long header gathered so far. */
-  readonly #header = Buffer.alloc(8);
+  readonly #header = new Uint8Array(8);
   #headerHave = 0;
-  #payload: Buffer | null = null;
+  #payload: Uint8Array | null = null;
   #payloadHave = 0;
   #expected = 0;
 
   readonly #reusedChunks: boolean;
 
-  constructor(onFrame: (frame: Buffer) => void, maxFrameSize = DEFAULT_LIMITS.maxFrameSize, reusedChunks = false) {
+  constructor(onFrame: (frame: Uint8Array) => void, maxFrameSize = DEFAULT_LIMITS.maxFrameSize, reusedChunks = false) {
     this.#onFrame = onFrame;
     this.maxFrameSize = maxFrameSize;
     this.#reusedChunks = reusedChunks;
@@ -105,10 +117,11 @@ export class FrameDecoder {
   directTarget(min: number): Buffer | null {
     if (this.#state !== State.Payload || this.#expected - this.#payloadHave < min) return null;
     if (this.#payload === null) {
-      this.#payload = Buffer.allocUnsafe(this.#expected);
+      this.#payload = allocUnsafe(this.#expected);
       this.#payloadHave = 0;
     }
-    return this.#payload.subarray(this.#payloadHave);
+    // Stream transports (Node) use this, where allocUnsafe gives Buffers.
+    return this.#payload.subarray(this.#payloadHave) as Buffer;
   }
 
   /** Counts `n` bytes read into the buffer `directTarget` handed out. */
@@ -124,9 +137,9 @@ export class FrameDecoder {
   }
 
   /** A payload lying inside a chunk: the view itself, or a copy when chunks are reused. */
-  #inChunk(chunk: Buffer, start: number, end: number): Buffer {
+  #inChunk(chunk: Uint8Array, start: number, end: number): Uint8Array {
     const view = chunk.subarray(start, end);
-    return this.#reusedChunks ? Buffer.from(view) : view;
+    return this.#reusedChunks ? copyBytes(view) : view;
   }
 
   /** True between frames: EOF now is a clean close. */
@@ -142,7 +155,7 @@ export class FrameDecoder {
   }
 
   /** Consumes a chunk. Throws `FrameTooLargeError` or `ProtocolError`; the stream is then unusable. */
-  push(chunk: Buffer): void {
+  push(chunk: Uint8Array): void {
     let pos = 0;
     const len = chunk.length;
     while (pos < len) {
@@ -150,7 +163,7 @@ export class FrameDecoder {
         case State.Header: {
           // Fast path: a whole header, and often the whole payload, in this chunk.
           if (this.#headerHave === 0 && len - pos >= 4) {
-            const n = chunk.readInt32BE(pos);
+            const n = readInt32(chunk, pos);
             pos += 4;
             if (n === LONG_LENGTH_MARK) {
               this.#state = State.LongHeader;
@@ -166,11 +179,11 @@ export class FrameDecoder {
             break;
           }
           const take = Math.min(4 - this.#headerHave, len - pos);
-          chunk.copy(this.#header, this.#headerHave, pos, pos + take);
+          this.#header.set(chunk.subarray(pos, pos + take), this.#headerHave);
           this.#headerHave += take;
           pos += take;
           if (this.#headerHave === 4) {
-            const n = this.#header.readInt32BE(0);
+            const n = readInt32(this.#header, 0);
             this.#headerHave = 0;
             if (n === LONG_LENGTH_MARK) this.#state = State.LongHeader;
             else this.#begin(n);
@@ -179,11 +192,11 @@ export class FrameDecoder {
         }
         case State.LongHeader: {
           const take = Math.min(8 - this.#headerHave, len - pos);
-          chunk.copy(this.#header, this.#headerHave, pos, pos + take);
+          this.#header.set(chunk.subarray(pos, pos + take), this.#headerHave);
           this.#headerHave += take;
           pos += take;
           if (this.#headerHave === 8) {
-            const n = this.#header.readBigUInt64BE(0);
+            const n = new DataView(this.#header.buffer).getBigUint64(0);
             this.#headerHave = 0;
             if (n > BigInt(this.maxFrameSize)) throw new FrameTooLargeError(Number(n), this.maxFrameSize);
             this.#begin(Number(n));
@@ -201,12 +214,12 @@ export class FrameDecoder {
               pos = end;
               break;
             }
-            this.#payload = Buffer.allocUnsafe(this.#expected);
+            this.#payload = allocUnsafe(this.#expected);
             this.#payloadHave = 0;
             break;
           }
           const take = Math.min(this.#expected - this.#payloadHave, len - pos);
-          chunk.copy(payload, this.#payloadHave, pos, pos + take);
+          payload.set(chunk.subarray(pos, pos + take), this.#payloadHave);
           this.#payloadHave += take;
           pos += take;
           if (this.#payloadHave === this.#expected) {
@@ -227,7 +240,7 @@ export class FrameDecoder {
     if (n > this.maxFrameSize) throw new FrameTooLargeError(n, this.maxFrameSize);
     if (n === 0) {
       this.#state = State.Header;
-      this.#onFrame(Buffer.alloc(0));
+      this.#onFrame(allocUnsafe(0));
       return;
     }
     this.#expected = n;

@@ -3,7 +3,7 @@ import type { Address } from './address.js';
 import { addressFamily } from './address.js';
 import { connectStream, listenStream, type StreamListenOptions } from './stream.js';
 import { connectWebSocket, listenWebSocket } from './websocket.js';
-import type { Transport, TransportOptions, TransportServer } from './types.js';
+import type { Transport, TransportOptions, TransportServer, WebSocketListenOptions } from './types.js';
 
 export type { Transport, TransportServer, TransportOptions, FrameSink } from './types.js';
 export type { StreamListenOptions } from './stream.js';
@@ -15,7 +15,7 @@ export function connectTransport(address: Address, options: TransportOptions = {
 
 export function listenTransport(
   address: Address,
-  options: StreamListenOptions,
+  options: StreamListenOptions & WebSocketListenOptions,
   onTransport: (transport: Transport) => void,
 ): Promise<TransportServer> {
   return addressFamily(address) === 'ws'

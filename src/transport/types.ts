@@ -3,12 +3,16 @@
  */
 import type { LimitOptions } from '../limits.js';
 import type { Address } from './address.js';
+import type { Server as HttpServer } from 'node:http';
 import type { TlsOptions } from './tls.js';
 
 /** Receives what a transport delivers. */
 export interface FrameSink {
-  /** One whole frame. The buffer may be a view of a larger chunk; copy it to keep it past the call. */
-  frame(payload: Buffer): void;
+  /**
+   * One whole frame. The bytes may be a view of a larger chunk; copy them to keep them past the call. Node's
+   * transports deliver `Buffer`s.
+   */
+  frame(payload: Uint8Array): void;
   /** The transport is closed: cleanly (no error) or because of `error`. Called exactly once. */
   closed(error?: Error): void;
 }
@@ -83,4 +87,22 @@ export interface TransportServer {
   readonly address: Address;
   /** Stops accepting; Unix socket paths are unlinked. Existing transports stay open. */
   close(): Promise<void>;
+}
+
+/** Where a WebSocket listener sits, and which pages may connect to it. */
+export interface WebSocketListenOptions {
+  /**
+   * An HTTP(S) server of yours to sit on, at the address's path, so that pages and their socket share an
+   * origin. If it is not listening yet, it is made to listen on the address's host and port; otherwise the
+   * address's host and port are those it listens on. Other requests stay yours; closing the listener
+   * leaves the server open. Its TLS is its own: do not pass `tls` with it. Default: a server of its own.
+   */
+  httpServer?: HttpServer | undefined;
+  /**
+   * Origins (`https://app.example.com`) whose pages may connect, besides the server's own; `'*'` lets any
+   * page connect. A request with another `Origin` is refused with 403 before the WebSocket handshake.
+   * Requests without one (Node and Python clients) are never refused for it. Default: loopback origins
+   * (`http://localhost:*`, `http://127.0.0.1:*`, `http://[::1]:*`).
+   */
+  allowedOrigins?: readonly string[] | '*' | undefined;
 }

@@ -13,7 +13,7 @@ import { AddressError, ConnectionClosedError, FrameTooLargeError } from '../erro
 import { DEFAULT_LIMITS, type LimitOptions } from '../limits.js';
 import { connectError, handshakeRefused, listenError, type Address } from './address.js';
 import { clientTlsOptions, dropFailedClients, encryptionOf, loadServerTls, serverTlsOptions, tlsConnectError } from './tls.js';
-import type { FrameSink, Transport, TransportOptions, TransportServer } from './types.js';
+import type { FrameSink, Transport, TransportOptions, TransportServer, WebSocketListenOptions } from './types.js';
 
 const POLICY_VIOLATION = 1008;
 const MESSAGE_TOO_BIG = 1009;
@@ -214,21 +214,54 @@ function plainWithTls(address: string): AddressError {
   return new AddressError(`${address} is a plain WebSocket address, but tls was given: write it as ${address.replace(/^ws:/, 'wss:')}`);
 }
 
+function isLoopbackName(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Whether a page of `origin` may open this socket, reached as `host` (the request's Host header): its own
+ * origin always, then `allowed` (default: loopback pages).
+ */
+export function originAllowed(origin: string, host: string | undefined, allowed: readonly string[] | '*' | undefined): boolean {
+  if (allowed === '*') return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false; // 'null' (a sandboxed page, a file:) or garbage
+  }
+  if (host !== undefined && url.host === host.toLowerCase()) return true;
+  if (allowed === undefined) return isLoopbackName(url.hostname);
+  return allowed.some((entry) => {
+    try {
+      return new URL(entry).origin === url.origin;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export async function listenWebSocket(
   address: string,
-  options: TransportOptions & LimitOptions<'backlog'>,
+  options: TransportOptions & LimitOptions<'backlog'> & WebSocketListenOptions,
   onTransport: (transport: WebSocketTransport) => void,
 ): Promise<TransportServer> {
   const url = parseWsUrl(address);
   const secure = url.protocol === 'wss:';
   if (!secure && options.tls !== undefined) throw plainWithTls(address);
+  if (options.httpServer !== undefined && options.tls !== undefined) {
+    throw new AddressError(`${address}: with httpServer, TLS is that server's (make it with https.createServer): do not pass tls too`);
+  }
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const path = url.pathname || '/';
   const notUpgrade = (_: IncomingMessage, res: ServerResponse) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end(`this endpoint speaks WebSocket: connect with ${url.protocol}//\n`);
   };
   let http: HttpServer;
-  if (!secure) http = createServer(notUpgrade);
+  const given = options.httpServer;
+  if (given !== undefined) http = given;
+  else if (!secure) http = createServer(notUpgrade);
   else {
     // Without tls, serverTlsOptions refuses the address, saying which options it needs.
     const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_LIMITS.handshakeTimeout;
@@ -237,33 +270,48 @@ export async function listenWebSocket(
     http = https;
   }
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameSize ?? DEFAULT_LIMITS.maxFrameSize, perMessageDeflate: false });
-  http.on('upgrade', (req, socket, head) => {
+  const onUpgrade = (req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => {
     const reqPath = new URL(req.url ?? '/', 'http://x').pathname;
     if (reqPath !== path) {
-      socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      // On a server of the user's, other paths may be theirs (another WebSocket endpoint).
+      if (given === undefined) socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, req.headers.host, options.allowedOrigins)) {
+      const why = `a page from ${origin} may not connect to this manager server: add its origin to the server's allowedOrigins\n`;
+      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: ${why.length}\r\nconnection: close\r\n\r\n${why}`);
       return;
     }
     (socket as net.Socket).setNoDelay(true);
     wss.handleUpgrade(req, socket, head, (ws) => {
       onTransport(new WebSocketTransport(ws, [req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0], options, encryptionOf(req.socket), req.headers.origin));
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen({ host, port: Number(url.port || (secure ? 443 : 80)), backlog: options.backlog ?? DEFAULT_LIMITS.backlog }, resolve);
-  }).catch((err: unknown) => {
-    // As the stream transport does: a named error that says what to do.
-    throw listenError(address, err);
-  });
+  };
+  http.on('upgrade', onUpgrade);
+  if (!http.listening) {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen({ host, port: Number(url.port || (secure ? 443 : 80)), backlog: options.backlog ?? DEFAULT_LIMITS.backlog }, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    }).catch((err: unknown) => {
+      http.off('upgrade', onUpgrade);
+      // As the stream transport does: a named error that says what to do.
+      throw listenError(address, err);
+    });
+  }
   const port = (http.address() as net.AddressInfo).port;
   const bound = `${url.protocol}//${url.hostname}:${port}${path}`;
   return {
     address: bound,
     close: async () => {
-      // As for TCP: stop listening now; http.close()'s callback would wait for the accepted
-      // (upgraded) sockets, which outlive the listener.
       wss.close();
-      http.close(() => {});
+      http.off('upgrade', onUpgrade);
+      // As for TCP: stop listening now; http.close()'s callback would wait for the accepted
+      // (upgraded) sockets, which outlive the listener. A server of the user's stays theirs.
+      if (given === undefined) http.close(() => {});
     },
   };
 }

@@ -163,7 +163,7 @@ describe.each(TRANSPORTS)('over $name', (t) => {
       const server = await managerServer(t, suite);
       const relay = await relayTo(t, server.address);
       const client = await within(
-        NativeClient.connect(relay.address, { authkey: AUTHKEY, shutdownKey: server.shutdownKey, encryption: 'prefer', encryptionSuites: [suite] }),
+        NativeClient.connect(relay.address, { dial: Client, authkey: AUTHKEY, shutdownKey: server.shutdownKey, encryption: 'prefer', encryptionSuites: [suite] }),
         'a native connect',
       );
       cleanup.push(() => client.close());
@@ -198,7 +198,7 @@ describe.each(TRANSPORTS)('over $name', (t) => {
     expect(Object.values(values).map((v) => onWire(managerRelay, 'c2s', v))).toEqual([true, true, true]);
     expect(onWire(managerRelay, 's2c', values.value)).toBe(true);
 
-    const native = await within(NativeClient.connect(managerRelay.address, { authkey: AUTHKEY, shutdownKey: managed.shutdownKey, encryption: 'off' }), 'a native connect');
+    const native = await within(NativeClient.connect(managerRelay.address, { dial: Client, authkey: AUTHKEY, shutdownKey: managed.shutdownKey, encryption: 'off' }), 'a native connect');
     cleanup.push(() => native.close());
     expect(native.encryption).toBeNull();
     expect(onWire(managerRelay, 'c2s', managed.shutdownKey, 1)).toBe(true);

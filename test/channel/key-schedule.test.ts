@@ -4,7 +4,8 @@
  * bottom), and the X25519 values are RFC 7748 §6.1's.
  */
 import { describe, expect, it } from 'vitest';
-import { naclCrypto, nodeCrypto, type ChannelCrypto } from '../../src/channel/crypto.js';
+import { naclCrypto, type ChannelCrypto } from '../../src/channel/crypto.js';
+import { nodeCrypto } from '../../src/channel/node-crypto.js';
 import { KeySchedule, nextKey } from '../../src/channel/key-schedule.js';
 import { ServerKeyExchange, clientKeyExchange, type EncryptionPolicy } from '../../src/channel/key-exchange.js';
 import { ChannelError } from '../../src/errors.js';

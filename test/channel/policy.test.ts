@@ -5,6 +5,7 @@
  * the defaults (policy.ts): a client towards this machine is 'off', beyond it 'prefer'; a listener
  * 'prefer'; which suite is chosen when the lists differ; and options that are not valid.
  */
+import { NODE_RUNTIME } from '../../src/connection/node-runtime.js';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SealedTransport, type EncryptionPolicy, type SuiteName } from '../../src/channel/index.js';
@@ -249,8 +250,8 @@ class Remote implements Transport {
 describe('the default client policy, by where the server is', () => {
   async function handshake(serverAddress: Address): Promise<{ client: Connection; server: Connection }> {
     const [a, b] = MemoryTransport.pair();
-    const client = new Connection(new Remote(a, serverAddress));
-    const server = new Connection(new Remote(b, ['127.0.0.1', 50_000]));
+    const client = new Connection(new Remote(a, serverAddress), {}, NODE_RUNTIME);
+    const server = new Connection(new Remote(b, ['127.0.0.1', 50_000]), {}, NODE_RUNTIME);
     cleanup.push(() => client.close(), () => server.close());
     await within(Promise.all([client.connectHandshake(AUTHKEY), server.acceptHandshake(AUTHKEY)]), 'the handshake');
     client.sendBytes(Buffer.from('hello'));

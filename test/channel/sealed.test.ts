@@ -2,6 +2,7 @@
  * The record layer on its own: two SealedTransports whose records pass through the test, which can
  * deliver, change, drop, replay or reorder them. Both suites.
  */
+import { NODE_CRYPTO } from '../../src/channel/node-crypto.js';
 import { describe, expect, it } from 'vitest';
 import { SealedTransport, MAX_RECORD_DATA, MAX_RECORD_FRAME, type ChannelKeys } from '../../src/channel/sealed.js';
 import { SuiteId } from '../../src/channel/suites.js';
@@ -46,8 +47,8 @@ function pair(suite: 1 | 2, keyUpdate?: { records: number; bytes: number }) {
   const keys = (client: boolean): ChannelKeys => ({ suite, client, send: (client ? KEY_A : KEY_B).slice(), receive: (client ? KEY_B : KEY_A).slice() });
   const wireC = new Wire();
   const wireS = new Wire();
-  const client = new SealedTransport(wireC, keys(true), keyUpdate ? { keyUpdate } : {});
-  const server = new SealedTransport(wireS, keys(false), keyUpdate ? { keyUpdate } : {});
+  const client = new SealedTransport(wireC, keys(true), NODE_CRYPTO, keyUpdate ? { keyUpdate } : {});
+  const server = new SealedTransport(wireS, keys(false), NODE_CRYPTO, keyUpdate ? { keyUpdate } : {});
   const got: Buffer[] = [];
   let closed: { error: Error | undefined } | null = null;
   server.start({ frame: (f) => got.push(Buffer.from(f)), closed: (error) => (closed = { error }) });
@@ -147,7 +148,7 @@ describe.each([
       // The client's own record, fed to the client: its receive key and direction differ.
       const p = pair(suite);
       let closed: Error | undefined;
-      const other = new SealedTransport(new Wire(), { suite, client: true, send: KEY_A.slice(), receive: KEY_B.slice() });
+      const other = new SealedTransport(new Wire(), { suite, client: true, send: KEY_A.slice(), receive: KEY_B.slice() }, NODE_CRYPTO);
       other.start({ frame: () => {}, closed: (e) => (closed = e) });
       p.client.send(Buffer.from('x'));
       await tick();
@@ -205,7 +206,7 @@ describe.each([
     p.server.sink.frame(closeRecord);
     expect(p.closed()).toBeNull();
     const wire = new Wire();
-    const sender = new SealedTransport(wire, { suite, client: true, send: KEY_A.slice(), receive: KEY_B.slice() });
+    const sender = new SealedTransport(wire, { suite, client: true, send: KEY_A.slice(), receive: KEY_B.slice() }, NODE_CRYPTO);
     sender.send(Buffer.from('a'));
     await tick();
     sender.send(Buffer.from('b'));

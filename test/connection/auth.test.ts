@@ -33,19 +33,29 @@ import {
   HandshakeTimeoutError,
 } from '../../src/errors.js';
 import { MemoryTransport } from '../../src/transport/memory.js';
+import { NODE_CRYPTO } from '../../src/channel/node-crypto.js';
+import { NODE_RUNTIME } from '../../src/connection/node-runtime.js';
+import type { CryptoProvider } from '../../src/channel/crypto.js';
 
-// Spy on the comparison so a test can check that digests are compared in constant time.
-const crypto = vi.hoisted(() => ({ timingSafeEqualCalls: 0 }));
-vi.mock('node:crypto', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:crypto')>();
+// Spy on the comparison so a test can check that digests are compared in constant time: auth.ts compares
+// through the runtime-neutral `equalBytes` (src/channel/crypto.ts), no longer node:crypto's timingSafeEqual.
+const spy = vi.hoisted(() => ({ equalBytesCalls: 0 }));
+vi.mock('../../src/channel/crypto.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/channel/crypto.js')>();
   return {
     ...actual,
-    timingSafeEqual: (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
-      crypto.timingSafeEqualCalls++;
-      return actual.timingSafeEqual(a, b);
+    equalBytes: (a: Uint8Array, b: Uint8Array) => {
+      spy.equalBytesCalls++;
+      return actual.equalBytes(a, b);
     },
   };
 });
+
+/** Node's provider, as the handshake gets it from the runtime. */
+const C: CryptoProvider = NODE_CRYPTO;
+/** Bytes as hex / Latin-1 text, whatever kind of byte array they arrive as. */
+const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const toText = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const KEY = Buffer.from('secret-key');
@@ -84,7 +94,7 @@ function prefixed(name: string, key: Buffer, message: Buffer): Buffer {
  * A scripted peer: each `recvBytes` takes the next reply, which may be computed from what was sent so
  * far; when the script runs out the peer has "closed".
  */
-function scripted(replies: Array<Buffer | ((sent: Buffer[]) => Buffer)>): { channel: HandshakeChannel; sent: Buffer[] } {
+function scripted(replies: Array<Uint8Array | ((sent: Buffer[]) => Uint8Array | Promise<Uint8Array>)>): { channel: HandshakeChannel; sent: Buffer[] } {
   const sent: Buffer[] = [];
   const queue = [...replies];
   return {
@@ -94,7 +104,7 @@ function scripted(replies: Array<Buffer | ((sent: Buffer[]) => Buffer)>): { chan
       recvBytes: async () => {
         const next = queue.shift();
         if (next === undefined) throw new ConnectionClosedError('the peer closed the connection (EOF)');
-        return typeof next === 'function' ? next(sent) : next;
+        return typeof next === 'function' ? await next(sent) : next;
       },
     },
   };
@@ -107,60 +117,60 @@ describe('test vectors (cpython-wire.md §2.4)', () => {
   it('the raw frames carry the payloads', () => {
     expect(payloadOf(LEGACY_FRAME)).toEqual(Buffer.concat([CHALLENGE, LEGACY_PAYLOAD]));
     expect(payloadOf(MODERN_FRAME)).toEqual(Buffer.concat([CHALLENGE, MODERN_PAYLOAD]));
-    expect(CHALLENGE.toString('hex')).toBe('234348414c4c454e474523');
-    expect(WELCOME.toString()).toBe('#WELCOME#');
-    expect(FAILURE.toString()).toBe('#FAILURE#');
+    expect(toHex(CHALLENGE)).toBe('234348414c4c454e474523');
+    expect(toText(WELCOME)).toBe('#WELCOME#');
+    expect(toText(FAILURE)).toBe('#FAILURE#');
   });
 
-  it('answerFor: a legacy 20-byte challenge gets a raw 16-byte HMAC-MD5', () => {
-    expect(answerFor(KEY, LEGACY_PAYLOAD).toString('hex')).toBe(LEGACY_MD5);
+  it('answerFor: a legacy 20-byte challenge gets a raw 16-byte HMAC-MD5', async () => {
+    expect(toHex(await answerFor(KEY, LEGACY_PAYLOAD, C))).toBe(LEGACY_MD5);
   });
 
-  it("answerFor: a '{sha256}' challenge gets '{sha256}' + HMAC-SHA256 over the whole payload, prefix included", () => {
-    const answer = answerFor(KEY, MODERN_PAYLOAD);
+  it("answerFor: a '{sha256}' challenge gets '{sha256}' + HMAC-SHA256 over the whole payload, prefix included", async () => {
+    const answer = await answerFor(KEY, MODERN_PAYLOAD, C);
     expect(answer).toHaveLength(40);
-    expect(answer.subarray(0, 8).toString()).toBe('{sha256}');
-    expect(answer.subarray(8).toString('hex')).toBe(MODERN_SHA256);
+    expect(toText(answer.subarray(0, 8))).toBe('{sha256}');
+    expect(toHex(answer.subarray(8))).toBe(MODERN_SHA256);
   });
 
-  it('verifyAnswer accepts the 3.12+ answer and the raw MD5 a 3.11 client sends to a modern challenge', () => {
-    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, Buffer.concat([Buffer.from('{sha256}'), hex(MODERN_SHA256)]))).not.toThrow();
-    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, hex(MODERN_MD5))).not.toThrow();
-    expect(() => verifyAnswer(KEY, LEGACY_PAYLOAD, hex(LEGACY_MD5))).not.toThrow();
+  it('verifyAnswer accepts the 3.12+ answer and the raw MD5 a 3.11 client sends to a modern challenge', async () => {
+    await expect(verifyAnswer(KEY, MODERN_PAYLOAD, Buffer.concat([Buffer.from('{sha256}'), hex(MODERN_SHA256)]), C)).resolves.toBeUndefined();
+    await expect(verifyAnswer(KEY, MODERN_PAYLOAD, hex(MODERN_MD5), C)).resolves.toBeUndefined();
+    await expect(verifyAnswer(KEY, LEGACY_PAYLOAD, hex(LEGACY_MD5), C)).resolves.toBeUndefined();
   });
 
-  it('verifyAnswer refuses the same answers under another key, saying the authkeys differ', () => {
+  it('verifyAnswer refuses the same answers under another key, saying the authkeys differ', async () => {
     for (const answer of [Buffer.concat([Buffer.from('{sha256}'), hex(MODERN_SHA256)]), hex(MODERN_MD5)]) {
-      expect(() => verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, answer)).toThrow(AuthenticationError);
-      expect(() => verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, answer)).toThrow(/authkeys differ/);
+      await expect(verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, answer, C)).rejects.toThrow(AuthenticationError);
+      await expect(verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, answer, C)).rejects.toThrow(/authkeys differ/);
     }
   });
 
-  it('compares digests in constant time', () => {
-    const before = crypto.timingSafeEqualCalls;
-    const good = answerFor(KEY, MODERN_PAYLOAD);
+  it('compares digests in constant time', async () => {
+    const before = spy.equalBytesCalls;
+    const good = await answerFor(KEY, MODERN_PAYLOAD, C);
     const bad = Buffer.from(good);
     bad[bad.length - 1]! ^= 1;
-    verifyAnswer(KEY, MODERN_PAYLOAD, good);
-    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, bad)).toThrow(/the peer's digest was wrong/);
-    expect(crypto.timingSafeEqualCalls - before).toBe(2);
+    await verifyAnswer(KEY, MODERN_PAYLOAD, good, C);
+    await expect(verifyAnswer(KEY, MODERN_PAYLOAD, bad, C)).rejects.toThrow(/the peer's digest was wrong/);
+    expect(spy.equalBytesCalls - before).toBe(2);
   });
 });
 
 describe('digest names', () => {
   it('allows exactly the CPython set', () => {
-    expect(Object.keys(ALLOWED_DIGESTS).sort()).toEqual(['md5', 'sha256', 'sha384', 'sha3_256', 'sha3_384']);
+    expect([...ALLOWED_DIGESTS].sort()).toEqual(['md5', 'sha256', 'sha384', 'sha3_256', 'sha3_384']);
   });
 
-  it.each(Object.keys(ANSWER_SIZES))("'{%s}': answered with that digest, and accepted in reply to a {sha256} challenge", (name) => {
+  it.each(Object.keys(ANSWER_SIZES))("'{%s}': answered with that digest, and accepted in reply to a {sha256} challenge", async (name) => {
     const challenge = Buffer.concat([Buffer.from(`{${name}}`), range(0, 40)]);
-    const answer = answerFor(KEY, challenge);
-    expect(answer).toEqual(prefixed(name, KEY, challenge));
+    const answer = await answerFor(KEY, challenge, C);
+    expect(Buffer.from(answer)).toEqual(prefixed(name, KEY, challenge));
     expect(answer).toHaveLength(ANSWER_SIZES[name]!);
-    expect(() => verifyAnswer(KEY, challenge, answer)).not.toThrow();
+    await expect(verifyAnswer(KEY, challenge, answer, C)).resolves.toBeUndefined();
     // The responder picks the MAC: any allowed digest answers a {sha256} challenge (as CPython's _verify_challenge).
-    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, prefixed(name, KEY, MODERN_PAYLOAD))).not.toThrow();
-    expect(() => verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, prefixed(name, KEY, MODERN_PAYLOAD))).toThrow(/authkeys differ/);
+    await expect(verifyAnswer(KEY, MODERN_PAYLOAD, prefixed(name, KEY, MODERN_PAYLOAD), C)).resolves.toBeUndefined();
+    await expect(verifyAnswer(WRONG_KEY, MODERN_PAYLOAD, prefixed(name, KEY, MODERN_PAYLOAD), C)).rejects.toThrow(/authkeys differ/);
   });
 
   it('digestOf reads legacy lengths as md5 and prefixed names', () => {
@@ -168,7 +178,7 @@ describe('digest names', () => {
     expect(digestOf(Buffer.alloc(20)).digest).toBe('md5');
     const { digest, payload } = digestOf(Buffer.concat([Buffer.from('{sha3_384}'), Buffer.from('xyz')]));
     expect(digest).toBe('sha3_384');
-    expect(payload.toString()).toBe('xyz');
+    expect(toText(payload)).toBe('xyz');
   });
 
   it.each([
@@ -185,19 +195,31 @@ describe('digest names', () => {
     expect(() => digestOf(message)).toThrow(/unsupported handshake message/);
   });
 
-  it('verifyAnswer refuses a digest of the wrong length, naming what it expected', () => {
+  it('verifyAnswer refuses a digest of the wrong length, naming what it expected', async () => {
     const short = Buffer.concat([Buffer.from('{sha256}'), Buffer.alloc(31)]);
-    expect(() => verifyAnswer(KEY, MODERN_PAYLOAD, short)).toThrow(/authkeys differ.*sha256 digest of 32 bytes, got 31/);
+    await expect(verifyAnswer(KEY, MODERN_PAYLOAD, short, C)).rejects.toThrow(/authkeys differ.*sha256 digest of 32 bytes, got 31/);
   });
 
-  it('answerFor refuses a challenge with an unknown digest', () => {
-    expect(() => answerFor(KEY, Buffer.concat([Buffer.from('{sha1}'), range(0, 40)]))).toThrow(AuthenticationError);
+  it('answerFor refuses a challenge with an unknown digest', async () => {
+    await expect(answerFor(KEY, Buffer.concat([Buffer.from('{sha1}'), range(0, 40)]), C)).rejects.toThrow(AuthenticationError);
+  });
+
+  it("a provider without MD5 (a browser's) refuses a legacy 20-byte challenge, saying it is the legacy handshake", async () => {
+    const noMd5: CryptoProvider = { ...NODE_CRYPTO, digests: ['sha256', 'sha384'] };
+    const err = await answerFor(KEY, LEGACY_PAYLOAD, noMd5).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthenticationError);
+    expect((err as Error).message).toMatch(/legacy/);
+    // The same provider still answers a '{sha256}' challenge, and as responder sends nothing for a legacy one.
+    expect(toHex((await answerFor(KEY, MODERN_PAYLOAD, noMd5)).subarray(8))).toBe(MODERN_SHA256);
+    const { channel, sent } = scripted([payloadOf(LEGACY_FRAME), WELCOME]);
+    await expect(answerChallenge(channel, KEY, noMd5)).rejects.toThrow(/legacy/);
+    expect(sent).toEqual([]);
   });
 
   it('toKey takes a string (UTF-8) or bytes, and nothing else', () => {
-    expect(toKey('pässword')).toEqual(Buffer.from('pässword', 'utf8'));
+    expect(Buffer.from(toKey('pässword'))).toEqual(Buffer.from('pässword', 'utf8'));
     const bytes = new Uint8Array([9, 1, 2, 3]).subarray(1);
-    expect(toKey(bytes)).toEqual(Buffer.from([1, 2, 3]));
+    expect(Buffer.from(toKey(bytes))).toEqual(Buffer.from([1, 2, 3]));
     expect(() => toKey(42 as unknown as string)).toThrow(TypeError);
   });
 });
@@ -205,13 +227,13 @@ describe('digest names', () => {
 describe('answerChallenge (the responder)', () => {
   it('answers the legacy vector frame with raw MD5 and accepts WELCOME', async () => {
     const { channel, sent } = scripted([payloadOf(LEGACY_FRAME), WELCOME]);
-    await answerChallenge(channel, KEY);
+    await answerChallenge(channel, KEY, C);
     expect(sent.map((b) => b.toString('hex'))).toEqual([LEGACY_MD5]);
   });
 
   it("answers the modern vector frame with '{sha256}' + HMAC", async () => {
     const { channel, sent } = scripted([payloadOf(MODERN_FRAME), WELCOME]);
-    await answerChallenge(channel, KEY);
+    await answerChallenge(channel, KEY, C);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.toString('latin1', 0, 8)).toBe('{sha256}');
     expect(sent[0]!.subarray(8).toString('hex')).toBe(MODERN_SHA256);
@@ -219,14 +241,14 @@ describe('answerChallenge (the responder)', () => {
 
   it('raises AuthenticationError saying the authkeys differ when the challenger sends FAILURE', async () => {
     const { channel } = scripted([payloadOf(MODERN_FRAME), FAILURE]);
-    await expect(answerChallenge(channel, KEY)).rejects.toThrow(AuthenticationError);
+    await expect(answerChallenge(channel, KEY, C)).rejects.toThrow(AuthenticationError);
     const again = scripted([payloadOf(MODERN_FRAME), FAILURE]);
-    await expect(answerChallenge(again.channel, KEY)).rejects.toThrow(/authkeys differ/);
+    await expect(answerChallenge(again.channel, KEY, C)).rejects.toThrow(/authkeys differ/);
   });
 
   it('treats anything but WELCOME as a rejection', async () => {
     const { channel } = scripted([payloadOf(MODERN_FRAME), Buffer.from('#WELCOME#!')]);
-    await expect(answerChallenge(channel, KEY)).rejects.toThrow(AuthenticationError);
+    await expect(answerChallenge(channel, KEY, C)).rejects.toThrow(AuthenticationError);
   });
 
   it.each([
@@ -238,82 +260,82 @@ describe('answerChallenge (the responder)', () => {
     ['WELCOME in place of a challenge', WELCOME],
   ])('refuses %s without answering', async (_, frame) => {
     const { channel, sent } = scripted([frame, WELCOME]);
-    await expect(answerChallenge(channel, KEY)).rejects.toThrow(/expected an authentication challenge/);
+    await expect(answerChallenge(channel, KEY, C)).rejects.toThrow(/expected an authentication challenge/);
     expect(sent).toEqual([]);
   });
 
   it('refuses a challenge shorter than 20 bytes', async () => {
     const { channel, sent } = scripted([Buffer.concat([CHALLENGE, range(0, 19)])]);
-    await expect(answerChallenge(channel, KEY)).rejects.toThrow(/challenge too short: 19 bytes/);
+    await expect(answerChallenge(channel, KEY, C)).rejects.toThrow(/challenge too short: 19 bytes/);
     expect(sent).toEqual([]);
   });
 
   it('refuses a challenge with an unsupported digest', async () => {
     const { channel, sent } = scripted([Buffer.concat([CHALLENGE, Buffer.from('{sha1}'), range(0, 40)])]);
-    await expect(answerChallenge(channel, KEY)).rejects.toThrow(AuthenticationError);
+    await expect(answerChallenge(channel, KEY, C)).rejects.toThrow(AuthenticationError);
     expect(sent).toEqual([]);
   });
 });
 
 describe('deliverChallenge (the challenger)', () => {
   it("sends '#CHALLENGE#{sha256}' + the mark + 32 random bytes (59 bytes, as CPython's) and WELCOME for a right answer", async () => {
-    const { channel, sent } = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
-    await deliverChallenge(channel, KEY);
+    const { channel, sent } = scripted([(s) => answerFor(KEY, lastChallenge(s), C)]);
+    await deliverChallenge(channel, KEY, C);
     expect(sent).toHaveLength(2);
     expect(sent[0]).toHaveLength(59);
-    expect(sent[0]!.subarray(0, 19).toString()).toBe('#CHALLENGE#{sha256}');
+    expect(toText(sent[0]!.subarray(0, 19))).toBe('#CHALLENGE#{sha256}');
     expect(sent[0]!.subarray(19, 27).toString('hex')).toBe('894d504d0d0a1a0a');
-    expect(sent[1]).toEqual(WELCOME);
+    expect(sent[1]).toEqual(Buffer.from(WELCOME));
   });
 
   it('sends fresh random bytes every time', async () => {
-    const a = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
-    const b = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
-    await deliverChallenge(a.channel, KEY);
-    await deliverChallenge(b.channel, KEY);
+    const a = scripted([(s) => answerFor(KEY, lastChallenge(s), C)]);
+    const b = scripted([(s) => answerFor(KEY, lastChallenge(s), C)]);
+    await deliverChallenge(a.channel, KEY, C);
+    await deliverChallenge(b.channel, KEY, C);
     expect(a.sent[0]).not.toEqual(b.sent[0]);
   });
 
   it('accepts a 3.11-style raw HMAC-MD5 over the whole 48-byte payload', async () => {
     const { channel, sent } = scripted([(s) => createHmac('md5', KEY).update(lastChallenge(s)).digest()]);
-    await deliverChallenge(channel, KEY);
-    expect(sent[1]).toEqual(WELCOME);
+    await deliverChallenge(channel, KEY, C);
+    expect(sent[1]).toEqual(Buffer.from(WELCOME));
   });
 
   it.each(Object.keys(ANSWER_SIZES))("accepts a '{%s}' answer", async (name) => {
     const { channel, sent } = scripted([(s) => prefixed(name, KEY, lastChallenge(s))]);
-    await deliverChallenge(channel, KEY);
-    expect(sent[1]).toEqual(WELCOME);
+    await deliverChallenge(channel, KEY, C);
+    expect(sent[1]).toEqual(Buffer.from(WELCOME));
   });
 
   it.each(Object.keys(ANSWER_SIZES))("offers '{%s}' when asked to", async (name) => {
-    const { channel, sent } = scripted([(s) => answerFor(KEY, lastChallenge(s))]);
-    await deliverChallenge(channel, KEY, name);
-    expect(sent[0]!.subarray(CHALLENGE.length, CHALLENGE.length + name.length + 2).toString()).toBe(`{${name}}`);
-    expect(sent[1]).toEqual(WELCOME);
+    const { channel, sent } = scripted([(s) => answerFor(KEY, lastChallenge(s), C)]);
+    await deliverChallenge(channel, KEY, C, name);
+    expect(toText(sent[0]!.subarray(CHALLENGE.length, CHALLENGE.length + name.length + 2))).toBe(`{${name}}`);
+    expect(sent[1]).toEqual(Buffer.from(WELCOME));
   });
 
   it('refuses to offer a digest outside the set', async () => {
     const { channel, sent } = scripted([]);
-    await expect(deliverChallenge(channel, KEY, 'sha1')).rejects.toThrow(TypeError);
+    await expect(deliverChallenge(channel, KEY, C, 'sha1')).rejects.toThrow(TypeError);
     expect(sent).toEqual([]);
   });
 
   it.each([
-    ['a wrong key', (s: Buffer[]) => answerFor(WRONG_KEY, lastChallenge(s)), /authkeys differ/],
+    ['a wrong key', (s: Buffer[]) => answerFor(WRONG_KEY, lastChallenge(s), C), /authkeys differ/],
     ['a wrong-key raw MD5', (s: Buffer[]) => createHmac('md5', WRONG_KEY).update(lastChallenge(s)).digest(), /authkeys differ/],
-    ['an answer to another challenge', () => answerFor(KEY, MODERN_PAYLOAD), /authkeys differ/],
+    ['an answer to another challenge', () => answerFor(KEY, MODERN_PAYLOAD, C), /authkeys differ/],
     ['a {sha1} answer', (s: Buffer[]) => Buffer.concat([Buffer.from('{sha1}'), createHmac('sha1', KEY).update(lastChallenge(s)).digest()]), /unsupported/],
     ['32 raw bytes', (s: Buffer[]) => createHmac('sha256', KEY).update(lastChallenge(s)).digest(), /unsupported/],
     ['an empty answer', () => Buffer.alloc(0), /unsupported/],
   ])('sends FAILURE and nothing else for %s, then raises AuthenticationError', async (_, reply, message) => {
     const { channel, sent } = scripted([reply]);
-    const err = await deliverChallenge(channel, KEY).catch((e: unknown) => e);
+    const err = await deliverChallenge(channel, KEY, C).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
     expect((err as Error).message).toMatch(message);
     expect((err as AuthenticationError).code).toBe('MPM_ERR_AUTH');
     expect(sent).toHaveLength(2);
-    expect(sent[1]).toEqual(FAILURE);
+    expect(sent[1]).toEqual(Buffer.from(FAILURE));
   });
 });
 
@@ -321,13 +343,13 @@ describe("mpmanager's mark: which peer sent a challenge", () => {
   const marked = (digest: string, random = range(100, 132)) => Buffer.concat([Buffer.from(`{${digest}}`), MPM_MARK, random]);
 
   it('the mark is 8 fixed bytes: 89 4d 50 4d 0d 0a 1a 0a', () => {
-    expect(MPM_MARK.toString('hex')).toBe('894d504d0d0a1a0a');
+    expect(toHex(MPM_MARK)).toBe('894d504d0d0a1a0a');
   });
 
   it("peerOf: CPython's challenges (the §2.4 vectors, legacy and modern) are 'cpython'; marked ones 'mpmanager', whatever the digest", () => {
     expect(peerOf(LEGACY_PAYLOAD)).toBe('cpython');
     expect(peerOf(MODERN_PAYLOAD)).toBe('cpython');
-    for (const name of Object.keys(ALLOWED_DIGESTS)) expect(peerOf(marked(name)), name).toBe('mpmanager');
+    for (const name of ALLOWED_DIGESTS) expect(peerOf(marked(name)), name).toBe('mpmanager');
   });
 
   it('peerOf: seven bytes of the mark, the mark later on, or nothing after it are not the mark', () => {
@@ -342,19 +364,19 @@ describe("mpmanager's mark: which peer sent a challenge", () => {
   });
 
   it("answerChallenge resolves with the challenger: 'cpython' for CPython's vectors, 'mpmanager' for ours", async () => {
-    expect(await answerChallenge(scripted([payloadOf(LEGACY_FRAME), WELCOME]).channel, KEY)).toBe('cpython');
-    expect(await answerChallenge(scripted([payloadOf(MODERN_FRAME), WELCOME]).channel, KEY)).toBe('cpython');
+    expect(await answerChallenge(scripted([payloadOf(LEGACY_FRAME), WELCOME]).channel, KEY, C)).toBe('cpython');
+    expect(await answerChallenge(scripted([payloadOf(MODERN_FRAME), WELCOME]).channel, KEY, C)).toBe('cpython');
     const ours = scripted([Buffer.concat([CHALLENGE, marked('sha256')]), WELCOME]);
-    expect(await answerChallenge(ours.channel, KEY)).toBe('mpmanager');
+    expect(await answerChallenge(ours.channel, KEY, C)).toBe('mpmanager');
     // The answer is CPython's: a MAC over the whole payload, mark included.
     expect(ours.sent[0]).toEqual(prefixed('sha256', KEY, marked('sha256')));
   });
 
   it('a 3.11 peer answers a marked challenge with raw MD5 over all 48 bytes, and passes', async () => {
     const { channel, sent } = scripted([(s) => createHmac('md5', KEY).update(lastChallenge(s)).digest()]);
-    await deliverChallenge(channel, KEY);
-    expect(lastChallenge([sent[0]!]).subarray(8, 16)).toEqual(MPM_MARK);
-    expect(sent[1]).toEqual(WELCOME);
+    await deliverChallenge(channel, KEY, C);
+    expect(lastChallenge([sent[0]!]).subarray(8, 16)).toEqual(Buffer.from(MPM_MARK));
+    expect(sent[1]).toEqual(Buffer.from(WELCOME));
   });
 });
 
@@ -384,15 +406,15 @@ describe('both roles together', () => {
 
   it('runs the six steps of the modern handshake (59, 40, 9, 59, 40, 9 bytes)', async () => {
     const [server, client, log] = linked();
-    await Promise.all([serverHandshake(server, KEY), clientHandshake(client, KEY)]);
+    await Promise.all([serverHandshake(server, KEY, C), clientHandshake(client, KEY, C)]);
     expect(log.map((b) => b.length)).toEqual([59, 40, 9, 59, 40, 9]);
-    expect(log[2]).toEqual(WELCOME);
-    expect(log[5]).toEqual(WELCOME);
+    expect(log[2]).toEqual(Buffer.from(WELCOME));
+    expect(log[5]).toEqual(Buffer.from(WELCOME));
   });
 
   it('each side learns that the other is mpmanager', async () => {
     const [server, client] = linked();
-    expect(await Promise.all([serverHandshake(server, KEY), clientHandshake(client, KEY)])).toEqual(['mpmanager', 'mpmanager']);
+    expect(await Promise.all([serverHandshake(server, KEY, C), clientHandshake(client, KEY, C)])).toEqual(['mpmanager', 'mpmanager']);
   });
 
   it("the client learns a stock CPython server is one from its first frame, before it sends any of its own", async () => {
@@ -403,25 +425,25 @@ describe('both roles together', () => {
       WELCOME,
       (s) => prefixed('sha256', KEY, lastChallenge(s)),
     ]);
-    expect(await clientHandshake(channel, KEY)).toBe('cpython');
+    expect(await clientHandshake(channel, KEY, C)).toBe('cpython');
   });
 
   it('fails on both sides with a wrong key; the client is sent FAILURE and the handshake stops there', async () => {
     const [server, client, log] = linked();
-    const [s, c] = await Promise.allSettled([serverHandshake(server, KEY), clientHandshake(client, WRONG_KEY)]);
+    const [s, c] = await Promise.allSettled([serverHandshake(server, KEY, C), clientHandshake(client, WRONG_KEY, C)]);
     expect(s.status === 'rejected' && s.reason).toBeInstanceOf(AuthenticationError);
     expect(c.status === 'rejected' && c.reason).toBeInstanceOf(AuthenticationError);
     expect(s.status === 'rejected' && String(s.reason.message)).toMatch(/authkeys differ/);
     expect(c.status === 'rejected' && String(c.reason.message)).toMatch(/authkeys differ/);
     expect(log.map((b) => b.length)).toEqual([59, 40, 9]);
-    expect(log[2]).toEqual(FAILURE);
+    expect(log[2]).toEqual(Buffer.from(FAILURE));
   });
 });
 
 describe('Connection handshake over an in-memory transport', () => {
   function pair(): [Connection, Connection] {
     const [a, b] = MemoryTransport.pair();
-    return [new Connection(a), new Connection(b)];
+    return [new Connection(a, {}, NODE_RUNTIME), new Connection(b, {}, NODE_RUNTIME)];
   }
 
   it('authenticates both ways and then carries messages', async () => {
@@ -444,11 +466,11 @@ describe('Connection handshake over an in-memory transport', () => {
       const handshake = client.connectHandshake(KEY);
       raw.sendBytes(Buffer.concat([CHALLENGE, payload]));
       const answer = await raw.recvBytes();
-      expect(() => verifyAnswer(KEY, payload, answer)).not.toThrow();
+      await expect(verifyAnswer(KEY, payload, answer, C)).resolves.toBeUndefined();
       raw.sendBytes(WELCOME);
       const theirs = (await raw.recvBytes()).subarray(CHALLENGE.length);
-      raw.sendBytes(answerFor(KEY, theirs));
-      expect(await raw.recvBytes()).toEqual(WELCOME);
+      raw.sendBytes(await answerFor(KEY, theirs, C));
+      expect(await raw.recvBytes()).toEqual(Buffer.from(WELCOME));
       await handshake;
       expect(client.peer).toBe('cpython');
     }
@@ -485,7 +507,7 @@ describe('Connection handshake over an in-memory transport', () => {
     expect((err as HandshakeTimeoutError).code).toBe('MPM_ERR_HANDSHAKE_TIMEOUT');
     expect(server.closed).toBe(true);
     // The silent peer got the challenge, then a close.
-    expect((await client.recvBytes()).subarray(0, CHALLENGE.length)).toEqual(CHALLENGE);
+    expect(Buffer.from((await client.recvBytes()).subarray(0, CHALLENGE.length))).toEqual(Buffer.from(CHALLENGE));
     await expect(client.recvBytes()).rejects.toThrow(ConnectionClosedError);
   });
 
@@ -493,6 +515,6 @@ describe('Connection handshake over an in-memory transport', () => {
     const [a, b] = Pipe();
     await Promise.all([a.acceptHandshake('k'), b.connectHandshake('k')]);
     a.sendBytes(Buffer.from('ok'));
-    expect((await b.recvBytes()).toString()).toBe('ok');
+    expect(toText(await b.recvBytes())).toBe('ok');
   });
 });

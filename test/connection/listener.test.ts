@@ -3,6 +3,7 @@
  * real socket, peers that break the handshake, and the frame caps. Then every address form `listen` and
  * `Client` take, and every one they refuse.
  */
+import { NODE_CRYPTO } from '../../src/channel/node-crypto.js';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -167,7 +168,7 @@ describe('hostile and broken peers over TCP', () => {
     const peer = await raw(listener.address);
     await until(() => peer.received().length >= 4 + 59, 'the challenge');
     const [challenge] = parseFrames(peer.received());
-    const answer = answerFor(Buffer.from('wrong'), challenge!.subarray(CHALLENGE.length));
+    const answer = await answerFor(Buffer.from('wrong'), challenge!.subarray(CHALLENGE.length), NODE_CRYPTO);
     const frame = Buffer.alloc(4);
     frame.writeInt32BE(answer.length, 0);
     peer.socket.write(Buffer.concat([frame, answer]));

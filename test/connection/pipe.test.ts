@@ -1,4 +1,5 @@
 /** `Pipe(duplex)`: a connected pair in one process (CPython's `Pipe`). */
+import { NODE_RUNTIME } from '../../src/connection/node-runtime.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, Pipe } from '../../src/connection/index.js';
 import { ConnectionClosedError, InvalidArgumentError, StateError } from '../../src/errors.js';
@@ -91,7 +92,7 @@ describe('Pipe(false)', () => {
 describe('Connection', () => {
   it('refuses to be neither readable nor writable', () => {
     const [t] = MemoryTransport.pair();
-    expect(() => new Connection(t, { readable: false, writable: false })).toThrow(InvalidArgumentError);
+    expect(() => new Connection(t, { readable: false, writable: false }, NODE_RUNTIME)).toThrow(InvalidArgumentError);
   });
 
   it('refuses an unknown serializer by name', () => {

@@ -107,7 +107,7 @@ describe.each(pythonVersions())('the dialect, learnt from the handshake, against
     const [challenge] = await finish(run);
     const sent = Buffer.from(challenge ?? '', 'hex');
     expect(sent).toHaveLength(59);
-    expect(sent.subarray(0, 19).toString('latin1')).toBe(`${CHALLENGE.toString('latin1')}{sha256}`);
+    expect(sent.subarray(0, 19).toString('latin1')).toBe(`${Buffer.from(CHALLENGE).toString('latin1')}{sha256}`);
     expect(sent.subarray(19, 27)).toEqual(MPM_MARK);
   });
 });

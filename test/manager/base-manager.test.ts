@@ -6,6 +6,8 @@
  * Also the dialect `connect()` picks from the server's handshake (against a scripted CPython-style server),
  * and values that cannot travel refused at the sender, in either dialect.
  */
+import { NODE_CRYPTO } from '../../src/channel/node-crypto.js';
+import { NODE_RUNTIME } from '../../src/connection/node-runtime.js';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { BaseManager } from '../../src/manager/base-manager.js';
@@ -274,13 +276,13 @@ async function cpythonLikeServer(key: string): Promise<{ address: Address; seen:
   const seen: string[] = [];
   const keyBytes = Buffer.from(key);
   const server = await listenTransport(['127.0.0.1', 0], {}, (transport) => {
-    const conn = new Connection(transport, { serializer: 'pickle' });
+    const conn = new Connection(transport, { serializer: 'pickle' }, NODE_RUNTIME);
     void (async () => {
       const ours = Buffer.concat([Buffer.from('{sha256}'), randomBytes(40)]);
       conn.sendBytes(Buffer.concat([CHALLENGE, ours]));
-      verifyAnswer(keyBytes, ours, await conn.recvBytes());
+      await verifyAnswer(keyBytes, ours, await conn.recvBytes(), NODE_CRYPTO);
       conn.sendBytes(WELCOME);
-      conn.sendBytes(answerFor(keyBytes, (await conn.recvBytes()).subarray(CHALLENGE.length)));
+      conn.sendBytes(await answerFor(keyBytes, (await conn.recvBytes()).subarray(CHALLENGE.length), NODE_CRYPTO));
       if (!(await conn.recvBytes()).equals(WELCOME)) throw new Error('not welcome');
       const request = await conn.recv().catch(() => null);
       seen.push(Array.isArray(request) ? String(request[1]) : 'EOF');

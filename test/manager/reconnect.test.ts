@@ -9,6 +9,8 @@
  * again (in this process, on the same address) sees the same state, under the same id. Real sockets, TCP
  * and Unix; small delays; no timing assertions.
  */
+import { NODE_CRYPTO } from '../../src/channel/node-crypto.js';
+import { NODE_RUNTIME } from '../../src/connection/node-runtime.js';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BaseManager, type ManagerEvents } from '../../src/manager/base-manager.js';
@@ -326,13 +328,13 @@ describe('the reconnect option', () => {
 async function cpythonLikeServer(key: string): Promise<Address> {
   const keyBytes = Buffer.from(key);
   const server = await listenTransport(['127.0.0.1', 0], {}, (transport) => {
-    const conn = new Connection(transport, { serializer: 'pickle' });
+    const conn = new Connection(transport, { serializer: 'pickle' }, NODE_RUNTIME);
     void (async () => {
       const ours = Buffer.concat([Buffer.from('{sha256}'), randomBytes(40)]);
       conn.sendBytes(Buffer.concat([CHALLENGE, ours]));
-      verifyAnswer(keyBytes, ours, await conn.recvBytes());
+      await verifyAnswer(keyBytes, ours, await conn.recvBytes(), NODE_CRYPTO);
       conn.sendBytes(WELCOME);
-      conn.sendBytes(answerFor(keyBytes, (await conn.recvBytes()).subarray(CHALLENGE.length)));
+      conn.sendBytes(await answerFor(keyBytes, (await conn.recvBytes()).subarray(CHALLENGE.length), NODE_CRYPTO));
       await conn.recvBytes();
       conn.close();
     })().catch(() => conn.destroy());

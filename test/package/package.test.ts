@@ -76,13 +76,13 @@ afterAll(() => {
 describe('the npm package', () => {
   it('holds dist, the bin, README, LICENSE and CHANGELOG, and nothing else', () => {
     const paths = packed.files.map((f) => f.path).sort();
-    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|bin\/mpmanager\.js|dist\/(src|proxies)\/[\w/.-]+\.(js|js\.map|d\.ts))$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|bin\/mpmanager\.js|dist\/browser\/mpmanager\.js|dist\/(src|proxies)\/[\w/.-]+\.(js|js\.map|d\.ts))$/;
     expect(paths.filter((p) => !allowed.test(p))).toEqual([]);
-    for (const p of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.js.map', 'dist/src/cli.js', 'dist/proxies/index.js', 'bin/mpmanager.js', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
+    for (const p of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.js.map', 'dist/src/cli.js', 'dist/proxies/index.js', 'dist/src/browser.d.ts', 'dist/browser/mpmanager.js', 'bin/mpmanager.js', 'README.md', 'LICENSE', 'CHANGELOG.md']) {
       expect(paths).toContain(p);
     }
-    // Every emitted module has its declarations and source map.
-    for (const js of paths.filter((p) => p.endsWith('.js') && p.startsWith('dist/'))) {
+    // Every emitted module has its declarations and source map (the browser bundle is one file of its own).
+    for (const js of paths.filter((p) => p.endsWith('.js') && p.startsWith('dist/') && !p.startsWith('dist/browser/'))) {
       expect(paths).toContain(js.replace(/\.js$/, '.d.ts'));
       expect(paths).toContain(`${js}.map`);
     }
@@ -90,8 +90,18 @@ describe('the npm package', () => {
 
   it('installs with its runtime dependencies only', () => {
     const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', 'mpmanager', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    expect(Object.keys(installed.dependencies).sort()).toEqual(['msgpackr', 'redis', 'tweetnacl', 'ws']);
-    for (const dev of ['tsx', 'typescript', 'vitest', '@types/ws', 'esbuild']) expect(existsSync(join(consumer, 'node_modules', dev))).toBe(false);
+    expect(Object.keys(installed.dependencies).sort()).toEqual(['msgpackr', 'prom-client', 'redis', 'tweetnacl', 'uplot', 'ws']);
+    for (const dev of ['tsx', 'typescript', 'vitest', '@types/ws', 'esbuild', 'playwright-core', '@noble/hashes', 'capnweb']) expect(existsSync(join(consumer, 'node_modules', dev))).toBe(false);
+  });
+
+  it('resolves to the browser bundle under the browser condition (as bundlers do), and as mpmanager/browser', { timeout: TIMEOUT }, async () => {
+    const script = `const a = await import('mpmanager'); const b = await import('mpmanager/browser');
+console.log(JSON.stringify({ same: a === b, managers: typeof a.SyncManager === 'function' && typeof a.DictProxy === 'function', provider: a.cryptoProvider, server: 'Server' in a }));`;
+    const browser = await exec(process.execPath, ['--conditions=browser', '--input-type=module', '-e', script], { cwd: consumer, env });
+    expect(JSON.parse(browser.stdout)).toEqual({ same: true, managers: true, provider: 'webcrypto', server: false });
+    // Without the condition, Node gets the Node entry (with Server); mpmanager/browser is the bundle still.
+    const node = await exec(process.execPath, ['--input-type=module', '-e', `const a = await import('mpmanager'); const b = await import('mpmanager/browser'); console.log(JSON.stringify({ server: 'Server' in a, bundle: 'cryptoProvider' in b }));`], { cwd: consumer, env });
+    expect(JSON.parse(node.stdout)).toEqual({ server: true, bundle: true });
   });
 
   it('serves through the installed bin, and a plain Node ES module uses a dict and a Queue; info and SIGTERM work', { timeout: TIMEOUT }, async () => {

@@ -8,6 +8,7 @@
  * pair has no address to connect to), so a real socket carries the frames; everything above the
  * transport is scripted.
  */
+import { Client } from '../../src/connection/listener.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BLOB_MIN, EXT_BLOB, msgpack } from '../../src/codec/index.js';
 import { ObjectRef } from '../../src/codec/ref.js';
@@ -61,10 +62,10 @@ class Peer {
 }
 
 /** A connected client and the scripted server end of its connection, past the hello. */
-async function scripted(options: Partial<NativeClientOptions> = {}) {
+async function scripted(options: Partial<Omit<NativeClientOptions, 'dial'>> = {}) {
   const listener = await listen();
   const accepted = listener.accept();
-  const connecting = NativeClient.connect(listener.address, { authkey: KEY, ...options });
+  const connecting = NativeClient.connect(listener.address, { dial: Client, authkey: KEY, ...options });
   const conn = await accepted;
   cleanup.push(() => conn.close());
   const hello = msgpack.decode(await conn.recvBytes()) as unknown[];
@@ -93,7 +94,7 @@ describe('NativeClient against a scripted server', { timeout: 5_000 }, () => {
     it('refuses a server that answers the hello with something else (ProtocolError)', async () => {
       const listener = await listen();
       const accepted = listener.accept();
-      const connecting = NativeClient.connect(listener.address, { authkey: KEY });
+      const connecting = NativeClient.connect(listener.address, { dial: Client, authkey: KEY });
       const conn = await accepted;
       cleanup.push(() => conn.close());
       await conn.recvBytes();
@@ -105,7 +106,7 @@ describe('NativeClient against a scripted server', { timeout: 5_000 }, () => {
     it('refuses a server that closes after the handshake, naming the pickle serializer (a CPython manager)', async () => {
       const listener = await listen();
       const accepted = listener.accept();
-      const connecting = NativeClient.connect(listener.address, { authkey: KEY });
+      const connecting = NativeClient.connect(listener.address, { dial: Client, authkey: KEY });
       const conn = await accepted;
       await conn.recvBytes();
       conn.close();

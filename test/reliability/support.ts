@@ -8,6 +8,7 @@
  * so a server in the runner's process could not be measured. The child's RSS is its own, read from
  * `/proc/<pid>/status` (VmRSS now, VmHWM the peak since it was last reset through `clear_refs`).
  */
+import { NODE_CRYPTO } from '../../src/channel/node-crypto.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { msgpack } from '../../src/codec/index.js';
@@ -257,6 +258,7 @@ export async function rawSocket(address: Address) {
           },
         },
         key,
+        NODE_CRYPTO,
       );
       const options = { crypto: nodeCrypto, authkey: key, handshake: [frames[0], frames[1], frames[3], frames[4]] as Buffer[], policy: 'off' as const, suites: NODE_SUITES };
       const answer = clientKeyExchange(options, await next(), 'the test server');

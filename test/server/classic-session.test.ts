@@ -6,6 +6,7 @@
  * malformed request is a `#TRACEBACK`, never a fault; an object connection's locks end with it. Over
  * every transport of the behaviour suites.
  */
+import { NODE_CRYPTO } from '../../src/channel/node-crypto.js';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pickle } from '../../src/codec/pickle/index.js';
@@ -345,10 +346,10 @@ class RawSocket {
     // As a stock CPython client: its challenge carries no mpmanager mark, so no key exchange follows.
     const key = toKey(authkey);
     const channel = { sendBytes: (b: Uint8Array) => raw.write(b), recvBytes: () => raw.recvBytes() };
-    await answerChallenge(channel, key);
+    await answerChallenge(channel, key, NODE_CRYPTO);
     const challenge = Buffer.concat([Buffer.from('{sha256}'), randomBytes(32)]);
     raw.write(Buffer.concat([CHALLENGE, challenge]));
-    verifyAnswer(key, challenge, await raw.recvBytes());
+    await verifyAnswer(key, challenge, await raw.recvBytes(), NODE_CRYPTO);
     raw.write(WELCOME);
     return raw;
   }

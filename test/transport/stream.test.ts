@@ -28,7 +28,7 @@ function recorder(): FrameSink & { frames: string[]; closed$: Promise<Error | un
   const frames: string[] = [];
   let done!: (e: Error | undefined) => void;
   const closed$ = new Promise<Error | undefined>((r) => (done = r));
-  return { frames, closed$, frame: (f) => void frames.push(f.toString('hex')), closed: (e) => done(e) };
+  return { frames, closed$, frame: (f) => void frames.push(Buffer.from(f).toString('hex')), closed: (e) => done(e) };
 }
 
 async function serve(address: TcpAddress | string = ['127.0.0.1', 0], options = {}) {
