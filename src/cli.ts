@@ -3,6 +3,7 @@
  * count and debug listing of a running server.
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
@@ -17,6 +18,7 @@ import { formatAddress, isWildcardAddress, parseAddress, type Address } from './
 import type { Registry } from './server/registry.js';
 import type { SecurityOptions } from './connection/index.js';
 import { checkPolicy, type EncryptionPolicy } from './channel/index.js';
+import { startInspector, type Inspector } from './inspector/index.js';
 
 /** `maxFrameSize` as a flag: `--max-frame-size`. */
 function flagOf(limit: string): string {
@@ -27,7 +29,8 @@ const LIMIT_FLAGS = SERVER_LIMITS.map((limit) => `        --${flagOf(limit)} N`.
 
 const SERVE_HELP = `usage: mpmanager serve [--address ADDRESS] [--authkey KEY] [--register MODULE]... [--allow-remote-shutdown]
                        [--encryption off|prefer|require] [--tls-cert FILE --tls-key FILE [--tls-ca FILE]]
-                       [--redis URL [--redis-namespace NS] [--redis-lease MS] --shared NAME=TYPEID...] [LIMITS]
+                       [--redis URL [--redis-namespace NS] [--redis-lease MS] --shared NAME=TYPEID...]
+                       [--inspector [HOST:]PORT [--inspector-values] [--inspector-actions]] [LIMITS]
 
 Runs a SyncManager server (every built-in typeid: Queue, Lock, dict, list, Value, ...) until SIGINT/SIGTERM.
 
@@ -52,6 +55,12 @@ Runs a SyncManager server (every built-in typeid: Queue, Lock, dict, list, Value
   --redis-namespace NS       prefix of every key (default mpm), so deployments can share one Redis
   --redis-lease MS           how long a dead server's locks, permits and queue items in flight stay
                              claimed before other servers take them back (default 10000)
+  --inspector [HOST:]PORT    serve a live inspector page, JSON and Prometheus /metrics over HTTP (HTTPS with
+                             --tls-cert), on 127.0.0.1 unless HOST is given; PORT 0 picks one. Prints its
+                             address with the access token every request needs. Browsers must reach it by
+                             an IP address, localhost, or the HOST name given here
+  --inspector-values         let the inspector show values (a Value's value, a dict's repr, error messages)
+  --inspector-actions        let the inspector close connections
   -h, --help                 this text
 
 Limits (each documented in the README's "Limits" section; 0 turns idle-timeout and max-connections-per-peer off):
@@ -109,6 +118,9 @@ async function serve(args: string[]): Promise<void> {
       'redis-namespace': { type: 'string' },
       'redis-lease': { type: 'string' },
       shared: { type: 'string', multiple: true, default: [] },
+      inspector: { type: 'string' },
+      'inspector-values': { type: 'boolean', default: false },
+      'inspector-actions': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
       ...Object.fromEntries(SERVER_LIMITS.map((limit) => [flagOf(limit), { type: 'string' as const }])),
     },
@@ -146,8 +158,13 @@ async function serve(args: string[]): Promise<void> {
     process.stderr.write(`warning: listening on every interface (${values.address}): any host that can reach this machine can connect, and only the authkey keeps it out\n`);
   }
   const security = securityOptions(values, 'serve');
+  const inspectAt = values.inspector === undefined ? null : parseInspectorAddress(values.inspector);
+  if (inspectAt === null && (values['inspector-values'] || values['inspector-actions'])) {
+    throw new InvalidArgumentError('--inspector-values and --inspector-actions need --inspector [HOST:]PORT');
+  }
   const store = values.redis === undefined ? null : await connectRedis(values.redis, values['redis-namespace'], values['redis-lease']);
   let server: Server;
+  let inspector: Inspector | null = null;
   try {
     for (const { name, typeid } of shared) {
       registerShared(ServedManager, name, typeid, store as RedisObjects);
@@ -161,6 +178,20 @@ async function serve(args: string[]): Promise<void> {
       allowRemoteShutdown: values['allow-remote-shutdown'],
       sharedObjects: store === null ? undefined : () => store.describe(),
     });
+    if (inspectAt !== null) {
+      // Before serving, so every connection is listed. With TLS, the inspector serves HTTPS with the same certificate.
+      inspector = await startInspector(server, {
+        ...inspectAt,
+        // A host given by name is the name browsers will ask for (the Host check refuses other names).
+        allowedHosts: isIP(inspectAt.host) === 0 ? [inspectAt.host] : [],
+        values: values['inspector-values'],
+        actions: values['inspector-actions'],
+        tls: security.tls === undefined ? undefined : { cert: security.tls.cert, key: security.tls.key, passphrase: security.tls.passphrase },
+      }).catch(async (err: unknown) => {
+        await server.shutdown();
+        throw new InvalidArgumentError(`--inspector ${values.inspector}: ${(err as Error).message}`);
+      });
+    }
   } catch (err) {
     await store?.close();
     throw err;
@@ -176,6 +207,15 @@ async function serve(args: string[]): Promise<void> {
   if (generated) process.stdout.write(`authkey: ${authkey}\n`);
   process.stdout.write(`listening on ${formatAddress(server.address)}\n`);
   process.stdout.write(connectSnippet(server.address, generated ? authkey : null, security));
+  if (inspector !== null) {
+    if (inspector.exposed && !inspector.tls) {
+      process.stderr.write(
+        `WARNING: the inspector listens on ${values.inspector} without TLS: its token, and everything the page shows, cross the network in clear.\n` +
+          'WARNING: give the server --tls-cert and --tls-key (the inspector then serves HTTPS), or bind it to 127.0.0.1 and reach it through ssh -L.\n',
+      );
+    }
+    process.stdout.write(`inspector at ${inspector.url}\n`);
+  }
   if (shared.length > 0) {
     const names = shared.map((o) => `${o.name} (${o.typeid})`).join(', ');
     process.stdout.write(`shared objects, in ${store?.url}: ${names}; clients register each name (Python: M.register('${shared[0]?.name}'))\n`);
@@ -217,6 +257,15 @@ async function info(args: string[]): Promise<void> {
   } finally {
     await manager.shutdown();
   }
+}
+
+/** `--inspector [HOST:]PORT`: `9100`, `0.0.0.0:9100`, `[::1]:9100`; the host defaults to 127.0.0.1. */
+export function parseInspectorAddress(text: string): { host: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError(`--inspector takes [HOST:]PORT (e.g. 9100, or 0.0.0.0:9100 to listen beyond this machine), got '${text}'`);
+  const host = m[1] === undefined ? '127.0.0.1' : m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
+  return { host, port };
 }
 
 /** `RedisObjects.connect` for `serve`, with errors that name the flags and say what failed at start. */

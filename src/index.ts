@@ -10,7 +10,9 @@ export type { ReconnectOptions, ReconnectAttempt } from './protocol/reconnecting
 export { SyncManager } from './manager/sync-manager.js';
 export { registerShared, type SharedStore } from './manager/shared.js';
 export { RedisObjects, SHARED_TYPEIDS, type RedisObjectsOptions } from './backends/redis/index.js';
-export { Server, type ServerOptions } from './server/server.js';
+export { Server, type ServerOptions, type ServerView, type ObjectInfo } from './server/server.js';
+export type { Activity, ActivityOptions } from './server/activity.js';
+export { Inspector, startInspector, serverMetrics, type InspectorOptions, type Snapshot } from './inspector/index.js';
 export { currentCall, type CallContext, type Owner } from './server/context.js';
 export { PY_SIGNATURES, GET_VALUE } from './server/dispatch.js';
 export { PY_REPR } from './python-repr.js';

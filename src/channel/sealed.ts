@@ -153,6 +153,10 @@ export class SealedTransport implements Transport {
   get peerAddress(): Address {
     return this.#inner.peerAddress;
   }
+  /** The page's origin, for a browser over WebSocket (the transport underneath has it). */
+  get origin(): string | undefined {
+    return this.#inner.origin;
+  }
   get whenClosed(): Promise<void> {
     return this.#inner.whenClosed;
   }

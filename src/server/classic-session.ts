@@ -17,6 +17,7 @@ import type { CallContext, ConnectionOwner } from './context.js';
 import { invoke } from './dispatch.js';
 import type { HostedObject } from './objects.js';
 import { SessionCore } from './session-core.js';
+import type { InflightCall } from './activity.js';
 import type { Dialect, SessionHost } from './session.js';
 
 const debug = debuglog('mpmanager');
@@ -52,7 +53,7 @@ export class ClassicSession extends SessionCore {
   readonly #decodeContext = { reviveRef: (ref: ObjectRef) => this.host.resolveRef(ref) };
 
   constructor(host: SessionHost, conn: Connection, firstFrame: Buffer) {
-    super(host, conn, `classic-${++sessionCounter}`);
+    super(host, conn, `classic-${++sessionCounter}`, 'cpython');
     // First, before any frame that came with it (detach may hand those over at once): requests are
     // served in the order they arrived.
     this.receive(firstFrame);
@@ -91,6 +92,11 @@ export class ClassicSession extends SessionCore {
 
   /** Classic references are counted by the client's own incref/decref, not by the connection. */
   protected releaseAll(): void {}
+
+  /** None: a CPython client's references belong to its process, not to one connection. */
+  protected heldIds(): Iterable<string> {
+    return [];
+  }
 
   protected hold(id: string): void {
     this.host.objects.incref(id);
@@ -137,9 +143,14 @@ export class ClassicSession extends SessionCore {
       this.#send(Reply.Return, null);
       return;
     }
+    const stats = this.stats;
+    const started = stats === null ? 0 : performance.now();
     try {
-      this.#send(Reply.Return, await this.control(method, args, kwds, this.#call(), undefined));
+      const result = await this.control(method, args, kwds, this.#call(), undefined);
+      if (stats !== null) this.activity?.record(stats, null, method, started);
+      this.#send(Reply.Return, result);
     } catch (err) {
+      if (stats !== null) this.activity?.record(stats, null, method, started, err ?? new Error(String(err)));
       this.#send(Reply.Traceback, tracebackText(err));
     }
     // A control connection carries one request; the client closes it, and so do we.
@@ -159,15 +170,31 @@ export class ClassicSession extends SessionCore {
       this.#send(Reply.Traceback, tracebackText(err));
       return;
     }
+    const stats = this.stats;
+    const started = stats === null ? 0 : performance.now();
+    let inflight: InflightCall | null = null;
     try {
       // CPython answers '#GETVALUE' with a pickled copy of the referent itself; a referent that knows its
       // Python form (a managers.Value, an array.array, a Namespace) is sent as that, not as its JS value.
       if (method === GETVALUE && !obj.exposed.has(method) && hasPickleReduce(obj.referent)) result = obj.referent;
-      else result = await invoke(obj, method, args, kwds, this.#call());
+      else {
+        result = invoke(obj, method, args, kwds, this.#call());
+        if (stats !== null && result instanceof Promise) inflight = this.activity?.started(stats, obj, method, started) ?? null;
+        result = await result;
+      }
     } catch (err) {
+      if (stats !== null) {
+        const error = err ?? new Error(String(err));
+        if (inflight !== null) this.activity?.finished(inflight, error);
+        else this.activity?.record(stats, obj, method, started, error);
+      }
       if (err instanceof PythonError) this.#send(Reply.Error, err);
       else this.#send(Reply.Traceback, tracebackText(err));
       return;
+    }
+    if (stats !== null) {
+      if (inflight !== null) this.activity?.finished(inflight);
+      else this.activity?.record(stats, obj, method, started);
     }
     let hosted: HostedObject | undefined;
     try {
@@ -189,6 +216,7 @@ export class ClassicSession extends SessionCore {
     } catch (err) {
       frame = pickle.encode(tuple(Reply.Unserializable, tracebackText(err)));
     }
+    if (this.stats !== null) this.activity?.sent(this.stats, frame.length);
     try {
       this.sent(this.conn.transport.send(frame));
     } catch {

@@ -53,11 +53,48 @@ export function withCall<T>(context: CallContext, fn: () => T): T {
   }
 }
 
+// What a connection holds, for the inspector: a referent that takes something on a connection's behalf
+// (a lock, a permit) registers `owner.onClose` to give it back, so the live registrations of a connection
+// are what it holds. Each registration is tagged with the object whose method was running when it was made
+// (a hand-off inside a release, or inside another holder's close, is tagged with the same object). The
+// tagging runs only while some server watches (`watchHolds`); otherwise dispatch does not track targets.
+
+/** The hosted object whose method is running, while holds are watched. */
+let currentTarget: object | null = null;
+let holdWatchers = 0;
+
+/** Starts tagging `onClose` registrations with the object being called; returns the function that stops it. */
+export function watchHolds(): () => void {
+  holdWatchers++;
+  let stopped = false;
+  return () => {
+    if (!stopped) holdWatchers--;
+    stopped = true;
+  };
+}
+
+/** Whether some server watches holds (dispatch then calls through `withCallOn`). */
+export function holdsWatched(): boolean {
+  return holdWatchers > 0;
+}
+
+/** `withCall`, with `target` as the object being called (what `onClose` registrations are tagged with). */
+export function withCallOn<T>(context: CallContext, target: object, fn: () => T): T {
+  const previous = currentTarget;
+  currentTarget = target;
+  try {
+    return withCall(context, fn);
+  } finally {
+    currentTarget = previous;
+  }
+}
+
 /** A connection's owner record: tracks close callbacks. */
 export class ConnectionOwner implements Owner {
   readonly id: string;
   #closed = false;
-  #callbacks = new Set<() => void>();
+  /** Close callbacks, each with the object it was registered for (null unless holds are watched). */
+  #callbacks = new Map<() => void, object | null>();
   constructor(id: string) {
     this.id = id;
   }
@@ -69,8 +106,12 @@ export class ConnectionOwner implements Owner {
       queueMicrotask(fn);
       return () => {};
     }
-    this.#callbacks.add(fn);
+    this.#callbacks.set(fn, holdWatchers > 0 ? currentTarget : null);
     return () => this.#callbacks.delete(fn);
+  }
+  /** The objects this connection holds something of (tagged registrations; see `watchHolds`). */
+  *holds(): IterableIterator<object> {
+    for (const target of this.#callbacks.values()) if (target !== null) yield target;
   }
   /** Marks the owner closed and runs every callback once. */
   close(): void {
@@ -78,11 +119,15 @@ export class ConnectionOwner implements Owner {
     this.#closed = true;
     const callbacks = [...this.#callbacks];
     this.#callbacks.clear();
-    for (const fn of callbacks) {
+    for (const [fn, target] of callbacks) {
+      const previous = currentTarget;
+      currentTarget = target; // what this cleanup hands on (a lock to its next waiter) belongs to the same object
       try {
         fn();
       } catch {
         // a referent's cleanup must not stop the others
+      } finally {
+        currentTarget = previous;
       }
     }
   }

@@ -6,7 +6,7 @@
 import { NotExposedError } from '../errors.js';
 import { GETVALUE } from '../protocol/classic.js';
 import { AttributeError, PyTypeError } from '../python-errors.js';
-import { type CallContext, withCall } from './context.js';
+import { type CallContext, holdsWatched, withCall, withCallOn } from './context.js';
 import type { HostedObject } from './objects.js';
 import { pyRepr, pyStrOf, type ReprOptions } from '../python-repr.js';
 
@@ -87,6 +87,7 @@ export function invoke(obj: HostedObject, method: string, args: unknown[], kwds:
   }
   const fn = lookup(obj, method);
   const callArgs = kwds && hasKeys(kwds) ? bindKeywords(obj.referent, method, fn, args, kwds) : args;
+  if (holdsWatched()) return withCallOn(context, obj, () => fn.apply(obj.referent, callArgs));
   return withCall(context, () => fn.apply(obj.referent, callArgs));
 }
 

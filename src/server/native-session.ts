@@ -71,7 +71,7 @@ export class NativeSession extends SessionCore {
   readonly #decodeContext: DecodeContext;
 
   constructor(host: SessionHost, conn: Connection, firstFrame: Buffer) {
-    super(host, conn, `native-${++sessionCounter}`);
+    super(host, conn, `native-${++sessionCounter}`, 'native');
     const hello = msgpack.decode(firstFrame) as unknown[];
     if (!Array.isArray(hello) || hello[0] !== NATIVE_MAGIC) throw new ProtocolError('malformed native hello');
     if (hello[1] !== NATIVE_VERSION) {
@@ -105,6 +105,10 @@ export class NativeSession extends SessionCore {
   protected abortCalls(reason: AbortError): void {
     for (const call of this.#running.values()) call.abort(reason);
     this.#running.clear();
+  }
+
+  protected heldIds(): Iterable<string> {
+    return this.#refs.keys();
   }
 
   protected releaseAll(): void {
@@ -172,6 +176,8 @@ export class NativeSession extends SessionCore {
     }
     const kw = kwds && typeof kwds === 'object' ? (kwds as Record<string, unknown>) : null;
     const call = new NativeCall(this.owner);
+    const stats = this.stats;
+    const started = stats === null ? 0 : performance.now();
     let result: unknown;
     let target: HostedObject | null = null;
     try {
@@ -181,28 +187,35 @@ export class NativeSession extends SessionCore {
         result = invoke(target, method, args, kw, call);
       }
     } catch (err) {
-      this.#send(ServerKind.Error, callId, asError(err));
+      const error = asError(err);
+      if (stats !== null) this.activity?.record(stats, target, method, started, error);
+      this.#send(ServerKind.Error, callId, error);
       return;
     }
     if (isThenable(result)) {
       this.#running.set(callId, call);
       const obj = target;
+      const inflight = stats === null ? null : (this.activity?.started(stats, obj, method, started) ?? null);
       // Through a real promise: a thenable that calls back twice must still get one reply per call (the
       // client reuses a call id once its reply is in).
       Promise.resolve(result).then(
         (value) => {
           this.#running.delete(callId);
+          if (inflight !== null) this.activity?.finished(inflight);
           this.#reply(callId, obj, method, value);
           this.pump();
         },
         (err: unknown) => {
           this.#running.delete(callId);
-          this.#send(ServerKind.Error, callId, asError(err));
+          const error = asError(err);
+          if (inflight !== null) this.activity?.finished(inflight, error);
+          this.#send(ServerKind.Error, callId, error);
           this.pump();
         },
       );
       return;
     }
+    if (stats !== null) this.activity?.record(stats, target, method, started);
     this.#reply(callId, target, method, result);
   }
 
@@ -225,6 +238,11 @@ export class NativeSession extends SessionCore {
     } catch (err) {
       this.#encodeContext.blobs.length = 0;
       frame = msgpack.encode([ServerKind.Error, callId, new InvalidArgumentError(`the result could not be serialized: ${(err as Error).message}`)]);
+    }
+    if (this.stats !== null) {
+      let bytes = frame.length;
+      for (const blob of this.#encodeContext.blobs) bytes += blob.length;
+      this.activity?.sent(this.stats, bytes);
     }
     try {
       this.sent(sendWithBlobs(this.conn.transport, frame, this.#encodeContext));

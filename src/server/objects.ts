@@ -27,6 +27,8 @@ export class HostedObject {
   readonly exposedList: readonly string[];
   readonly methodToTypeid: Readonly<Record<string, string>>;
   refcount = 0;
+  /** When it was hosted (ms since the epoch), for the inspector. */
+  readonly createdAt = Date.now();
   constructor(id: string, typeid: string, referent: unknown, exposedList: readonly string[], methodToTypeid: Readonly<Record<string, string>>) {
     this.id = id;
     this.typeid = typeid;

@@ -10,7 +10,7 @@ import { debuglog } from 'node:util';
 import { ACCEPT_PLAINTEXT, Listener, securityOf, type Connection, type ListenerOptions, type SecurityOptions } from '../connection/index.js';
 import { ObjectRef } from '../codec/ref.js';
 import { Token } from '../codec/token.js';
-import { ChannelError, ChannelFault, IdleTimeoutError, InvalidArgumentError, ProtocolError, ShutdownRefusedError, StateError, TooManyConnectionsError, type MpmError } from '../errors.js';
+import { AuthenticationError, ChannelError, ChannelFault, IdleTimeoutError, InvalidArgumentError, ProtocolError, ShutdownRefusedError, StateError, TooManyConnectionsError, type MpmError } from '../errors.js';
 import { MsgpackCodec } from '../codec/msgpack.js';
 import { PickleCodec } from '../codec/pickle/index.js';
 import { formatAddress, formatPeer, type Address } from '../transport/address.js';
@@ -23,6 +23,9 @@ import { DIALECTS } from './dialects.js';
 import { objectId, type Dialect, type Session, type SessionHost } from './session.js';
 import { tuple } from '../codec/values.js';
 import { HostedRef } from './hosted-ref.js';
+import { Activity, type ActivityOptions } from './activity.js';
+import { sharedIdOf } from './objects.js';
+import { watchHolds } from './context.js';
 
 const debug = debuglog('mpmanager');
 /** Characters of each object `debug_info` shows (CPython's `str(obj)[:75]`). */
@@ -77,6 +80,22 @@ export interface ServerOptions extends LimitOptions<keyof ServerLimits>, Securit
   dialects?: readonly Dialect[] | undefined;
 }
 
+/** One hosted object as the view lists it. */
+export interface ObjectInfo {
+  readonly id: string;
+  readonly typeid: string;
+  readonly refcount: number;
+  /** When it was hosted (ms since the epoch). */
+  readonly createdAt: number;
+  /** For an object kept outside this server (in Redis): its shared id (`shared:<kind>:<ns>/<name>`); else null. */
+  readonly shared: string | null;
+  /**
+   * The object itself, for an inspector that knows its class (a queue's `qsize()`): read it, never call
+   * anything that waits or changes it.
+   */
+  readonly referent: unknown;
+}
+
 /** What an inspector may read of a running server: counts and listings, never a way to change it. */
 export interface ServerView {
   readonly address: Address;
@@ -86,8 +105,17 @@ export interface ServerView {
   readonly connections: number;
   /** Hosted objects now. */
   readonly objectCount: number;
-  /** Each hosted object's id, typeid and refcount. */
-  objects(): IterableIterator<{ readonly id: string; readonly typeid: string; readonly refcount: number }>;
+  /** Each hosted object. */
+  objects(): IterableIterator<ObjectInfo>;
+  /** Handshakes that failed authentication since the server started. */
+  readonly authFailures: number;
+  /** The server's encryption policy (`prefer` unless set) and whether it serves TLS. */
+  readonly encryption: string;
+  readonly tls: boolean;
+  /** The shared objects it serves by name, with their sizes (`sharedObjects` option; one look-up per call). */
+  sharedObjects(): Promise<readonly SharedObjectInfo[]>;
+  /** What the server records of its calls since `watch()`; null if nothing watches it. */
+  readonly activity: Activity | null;
 }
 
 
@@ -110,6 +138,10 @@ export class Server {
   readonly #limits: ServerLimits;
   /** Sessions by peer host, for `maxConnectionsPerPeer`. */
   readonly #perPeer = new Map<string, number>();
+  /** What sessions record while the server is watched (`watch()`); null until then. */
+  #activity: Activity | null = null;
+  #unwatchHolds: (() => void) | null = null;
+  #authFailures = 0;
 
   private constructor(registry: Registry, listener: Listener, options: ServerOptions, limits: ServerLimits) {
     this.#registry = registry;
@@ -118,11 +150,15 @@ export class Server {
     this.#limits = limits;
     this.#dialects = options.dialects ?? DIALECTS;
     const objects = this.#objects;
+    const server = this;
     this.#host = {
       get address() {
         return listener.address;
       },
       objects,
+      get activity() {
+        return server.#activity;
+      },
       limits,
       codecs: { msgpack: new MsgpackCodec(limits), pickle: new PickleCodec(limits) },
       create: (typeid, args, kwds, context) => this.#create(typeid, args, kwds, context),
@@ -134,6 +170,9 @@ export class Server {
       sessionEnded: (session) => this.#sessions.delete(session),
     };
     this.shutdownKey = options.shutdownKey ?? randomBytes(16).toString('hex');
+    listener.on('handshakeError', (err) => {
+      if (err instanceof AuthenticationError) this.#authFailures++;
+    });
   }
 
   /** Binds `address` (port 0 resolves to a free port) and returns a server ready to `serveForever()`. */
@@ -168,6 +207,7 @@ export class Server {
   get view(): ServerView {
     const server = this;
     const objects = this.#objects;
+    const options = this.#options;
     return {
       address: this.address,
       startedAt: this.#startedAt,
@@ -178,9 +218,41 @@ export class Server {
         return objects.size;
       },
       *objects() {
-        for (const o of objects.values()) yield { id: o.id, typeid: o.typeid, refcount: o.refcount };
+        for (const o of objects.values()) {
+          yield { id: o.id, typeid: o.typeid, refcount: o.refcount, createdAt: o.createdAt, shared: sharedIdOf(o.referent), referent: o.referent };
+        }
+      },
+      get authFailures() {
+        return server.#authFailures;
+      },
+      encryption: options.encryption ?? 'prefer',
+      tls: options.tls !== undefined,
+      sharedObjects: () => options.sharedObjects?.() ?? Promise.resolve([]),
+      get activity() {
+        return server.#activity;
       },
     };
+  }
+
+  /**
+   * Starts recording calls (counts, durations, outcomes, calls in flight), bytes, recent errors and slow
+   * calls, and what each connection holds, for an inspector or a metrics endpoint; returns the record.
+   * Connections opened before the first call are not recorded. Until a server is watched, its sessions
+   * do nothing extra per call (a null check). Calling it again returns the same record.
+   */
+  watch(options: ActivityOptions = {}): Activity {
+    if (this.#activity === null) {
+      this.#activity = new Activity(options);
+      this.#unwatchHolds = watchHolds();
+      if (this.#stopped) this.#unwatch();
+    }
+    return this.#activity;
+  }
+
+  #unwatch(): void {
+    this.#activity?.stop();
+    this.#unwatchHolds?.();
+    this.#unwatchHolds = null;
   }
 
   /** Serves until `shutdown()`; resolves then. Starting twice returns the same promise. */
@@ -193,6 +265,7 @@ export class Server {
   async shutdown(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#unwatch();
     await this.#listener.close();
     for (const session of [...this.#sessions]) session.close();
     this.#sessions.clear();

@@ -17,6 +17,7 @@ import { ConnectionOwner, type CallContext } from './context.js';
 import type { HostedObject } from './objects.js';
 import { objectId, type Session, type SessionHost } from './session.js';
 import { formatPeer } from '../transport/address.js';
+import { ConnectionStats, type Activity } from './activity.js';
 
 const debug = debuglog('mpmanager');
 const EMPTY = Buffer.alloc(0);
@@ -36,11 +37,36 @@ export abstract class SessionCore implements Session {
   /** When the connection last sent a frame, for `idleTimeout`. */
   #lastFrame = Date.now();
   #idleTimer: ReturnType<typeof setInterval> | null = null;
+  /** Where this connection's figures go, while the server is watched (`Server.watch()`); else null. */
+  protected readonly activity: Activity | null;
+  /** This connection's figures; null when the server was not watched as it opened (the hooks are this null check). */
+  protected readonly stats: ConnectionStats | null;
 
-  constructor(host: SessionHost, conn: Connection, ownerId: string) {
+  constructor(host: SessionHost, conn: Connection, ownerId: string, dialect: 'native' | 'cpython') {
     this.host = host;
     this.conn = conn;
     this.owner = new ConnectionOwner(ownerId);
+    this.activity = host.activity;
+    this.stats =
+      this.activity === null
+        ? null
+        : this.activity.opened(
+            new ConnectionStats({
+              id: ownerId,
+              // A browser page speaks the native dialect over a WebSocket, and its upgrade carried an Origin.
+              dialect: dialect === 'native' && conn.transport.origin !== undefined ? 'browser' : dialect,
+              transport: conn.transport.kind,
+              peer: formatPeer(conn.peerAddress, host.address),
+              encryption: conn.encryption,
+              origin: conn.transport.origin ?? null,
+              owner: this.owner,
+              heldIds: () => this.heldIds(),
+              close: () => {
+                this.conn.destroy();
+                this.close();
+              },
+            }),
+          );
     const idle = host.limits.idleTimeout;
     if (idle > 0) {
       this.#idleTimer = setInterval(() => this.#checkIdle(idle), Math.max(10, idle / 4));
@@ -59,6 +85,7 @@ export abstract class SessionCore implements Session {
   protected receive(frame: Buffer): void {
     if (this.#closed) return;
     if (this.#idleTimer !== null) this.#lastFrame = Date.now(); // only idleTimeout reads it
+    if (this.stats !== null) this.activity?.received(this.stats, frame.length);
     if (this.#inboxHead < this.#inbox.length || this.#congested || !this.ready()) {
       this.#inbox.push(frame);
       if (!this.#readingPaused) {
@@ -121,8 +148,12 @@ export abstract class SessionCore implements Session {
     this.owner.close();
     this.releaseAll();
     this.conn.close();
+    if (this.stats !== null) this.activity?.closed(this.stats);
     this.host.sessionEnded(this);
   }
+
+  /** The ids of the objects this connection holds references to, for the inspector. */
+  protected abstract heldIds(): Iterable<string>;
 
   /** Aborts every call this session is running. */
   protected abstract abortCalls(reason: AbortError): void;

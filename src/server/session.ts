@@ -11,6 +11,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Address } from '../transport/address.js';
 import type { CallContext } from './context.js';
 import type { HostedObject, ObjectTable } from './objects.js';
+import type { Activity } from './activity.js';
 
 /** The limits a session obeys. */
 export type SessionLimits = Pick<Limits, 'maxCallsInFlight' | 'idleTimeout' | 'writeHighWaterMark'>;
@@ -28,6 +29,8 @@ export interface SessionHost {
   /** The server's bound address (what tokens carry). */
   readonly address: Address;
   readonly objects: ObjectTable;
+  /** Where sessions record calls and bytes while the server is watched; null otherwise. */
+  readonly activity: Activity | null;
   /** The server's limits (backpressure, calls in flight, idle time, decode budgets). */
   readonly limits: SessionLimits;
   /** The codecs sessions decode and encode with, made with the server's decode limits. */
