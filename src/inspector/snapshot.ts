@@ -156,7 +156,10 @@ function holdersByObject(connections: Iterable<ConnectionStats>): Map<string, st
 function describe(referent: unknown): { kind: string; size: number | null; state: string | null } {
   // Inside the server's own context: a referent reading `currentCall()` sees no client.
   return withCall(LOCAL_CONTEXT, () => {
-    if (referent instanceof Queue) return { kind: 'queue', size: referent.qsize(), state: null };
+    if (referent instanceof Queue) {
+      const bound = referent.maxsize > 0 ? `, maxsize ${referent.maxsize}` : '';
+      return { kind: 'queue', size: referent.qsize(), state: `unfinished ${referent.unfinished_tasks}${bound}` };
+    }
     if (referent instanceof Lock || referent instanceof RLock) return { kind: 'lock', size: null, state: referent.locked() ? 'locked' : 'unlocked' };
     if (referent instanceof Semaphore) {
       const value = (referent as unknown as { [GET_VALUE]: () => { value: number } })[GET_VALUE]().value;
@@ -258,7 +261,7 @@ export function snapshot(server: Server, options: SnapshotOptions): Snapshot {
     const waitingIn = new Set(waiters.filter((w) => w.method === 'wait' || w.method === 'wait_for').map((w) => w.connection));
     const holding = (holders.get(o.id) ?? []).filter((c) => !waitingIn.has(c));
     if ((WAIT_KINDS.has(kind) || waiters.length > 0 || holding.length > 0) && waits.length < MAX_OBJECTS) {
-      const state = kind === 'queue' && row.size !== null ? `depth ${row.size}` : row.state;
+      const state = kind === 'queue' && row.size !== null ? `depth ${row.size}${row.state === null ? '' : `, ${row.state}`}` : row.state;
       waits.push({ id: o.id, typeid: o.typeid, name: row.name, kind, state, holders: holding, waiters });
     }
   }

@@ -115,7 +115,7 @@ describe('inspector endpoints', () => {
     const atBarrier = barrier.wait(10).catch(() => null);
     const s = await until(snapshot, (x) => x.totals.blockedCalls === 3);
     const byType = (t: string) => s.waits.find((w) => w.typeid === t);
-    expect(byType('Queue')).toMatchObject({ kind: 'queue', state: 'depth 0' });
+    expect(byType('Queue')).toMatchObject({ kind: 'queue', state: 'depth 0, unfinished 0' });
     expect(byType('Queue')?.waiters.map((w) => w.method)).toEqual(['get']);
     expect(byType('Event')).toMatchObject({ state: 'unset' });
     expect(byType('Event')?.waiters.map((w) => w.method)).toEqual(['wait']);
@@ -127,6 +127,17 @@ describe('inspector endpoints', () => {
     expect(await waitingEvent).toBe(true);
     await barrier.abort();
     await atBarrier;
+  });
+
+  it("shows a queue's unfinished tasks and bound: put and not yet task_done()", async () => {
+    const { connect, snapshot } = await startInspected();
+    const m = await connect();
+    const q = await m.JoinableQueue<number>(5);
+    for (const n of [1, 2, 3]) await q.put(n);
+    await q.get();
+    await q.task_done();
+    const s = await until(snapshot, (x) => x.objects.some((o) => o.typeid === 'JoinableQueue' && o.size === 2));
+    expect(s.objects.find((o) => o.typeid === 'JoinableQueue')).toMatchObject({ size: 2, state: 'unfinished 2, maxsize 5' });
   });
 
   it('names dialects and encryption: CPython clients, native ones, encrypted ones', async () => {

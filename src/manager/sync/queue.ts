@@ -43,6 +43,16 @@ export class Queue<T = unknown> {
     return this.qsize() === 0;
   }
 
+  /** Python's `queue.Queue.maxsize` (0: unbounded). Read by the inspector; not exposed to clients. */
+  get maxsize(): number {
+    return this.#maxsize;
+  }
+
+  /** Python's `queue.Queue.unfinished_tasks`: items put and not yet marked `task_done()`. */
+  get unfinished_tasks(): number {
+    return this.#unfinished;
+  }
+
   full(): boolean {
     return this.#maxsize > 0 && this.qsize() >= this.#maxsize;
   }
