@@ -4,34 +4,46 @@
  */
 import type { ClientParams } from './lib/protocol.js';
 
-export type Transport = 'tcp' | 'unix';
+/** Where the servers listen: TCP on loopback, a Unix socket, or a WebSocket (`ws://127.0.0.1`, the peer rows only). */
+export type Transport = 'tcp' | 'unix' | 'ws';
 
-/** Units; µs and KiB are lower-is-better, rates higher-is-better. */
-export type Unit = 'µs' | 'calls/s' | 'MB/s' | 'KiB/conn' | 'KiB/object';
+/** Units; µs, CPU µs per call and KiB are lower-is-better, rates higher-is-better. */
+export type Unit = 'µs' | 'µs cpu/call' | 'calls/s' | 'MB/s' | 'KiB/conn' | 'KiB/object';
 
 export function lowerIsBetter(unit: Unit): boolean {
-  return unit === 'µs' || unit === 'KiB/conn' || unit === 'KiB/object';
+  return unit === 'µs' || unit === 'µs cpu/call' || unit === 'KiB/conn' || unit === 'KiB/object';
 }
 
 /**
  * How one run's measurements (one per client process) become the figure: `latency` is µs per operation
  * of the single client, `rate` the sum over processes of operations per second, `bytes` the same in MB/s
- * (10^6 bytes).
+ * (10^6 bytes), `server-cpu` the CPU time the side's server process used during the run (user + system,
+ * all its threads, from `/proc/<pid>/stat`) in µs, divided by the operations of all its clients.
  */
-export type Reduce = 'latency' | 'rate' | 'bytes';
+export type Reduce = 'latency' | 'rate' | 'bytes' | 'server-cpu';
 
 export interface Side {
-  /** Which client program runs: bench/node/client.ts, bench/py/client.py, or bench/node/redis-client.ts (Redis itself). */
-  client: 'node' | 'python' | 'redis';
+  /**
+   * Which client program runs: bench/node/client.ts, bench/py/client.py, bench/node/redis-client.ts
+   * (Redis itself), bench/node/bare-client.ts or bench/py/bare_client.py (a bare socket, no framing),
+   * bench/node/capnweb-client.ts.
+   */
+  client: 'node' | 'python' | 'redis' | 'bare-node' | 'bare-python' | 'capnweb';
   /**
    * Which server it talks to: mpmanager's, CPython's, mpmanager's with shared objects in the run's Redis
-   * (`ours-redis`), or that Redis itself (`redis`).
+   * (`ours-redis`), that Redis itself (`redis`), or capnweb's (`capnweb`, over WebSocket whatever the
+   * row's transport), or mpmanager's with an inspector started and followed by a page
+   * (`ours-inspector`).
    */
-  server: 'ours' | 'cpython' | 'ours-redis' | 'redis';
+  server: 'ours' | 'cpython' | 'ours-redis' | 'redis' | 'capnweb' | 'ours-inspector';
   /** Client processes alternate between two `ours-redis` servers (the same Redis) instead of sharing one. */
   spread?: boolean;
-  /** The manager server, or the raw `Listener` echo server. */
-  target: 'manager' | 'echo';
+  /**
+   * The manager server, the raw `Listener` echo server, a bare socket echo server in the same runtime
+   * (`bare-echo`: Node's `net` for `ours`, Python's `socket` for `cpython`; no framing, no library), or
+   * capnweb's `RpcTarget` holding a map (`map`).
+   */
+  target: 'manager' | 'echo' | 'bare-echo' | 'map';
   /** Client processes started at once; their results are added up. */
   procs: number;
   params: ClientParams;
@@ -39,10 +51,11 @@ export interface Side {
 
 /**
  * What a case's baseline is: stock CPython; mpmanager itself without the capability measured
- * (`plaintext`); the same operations straight to Redis (`direct-redis`); or the same clients on one server
- * instead of two (`one-server`).
+ * (`plaintext`, `inspector-off`); the same operations straight to Redis (`direct-redis`); the same clients
+ * on one server instead of two (`one-server`); a bare Node socket round trip on the same transport
+ * (`bare-node`: the runtime's floor); or the same work through capnweb (`capnweb`).
  */
-export type Against = 'cpython' | 'plaintext' | 'direct-redis' | 'one-server';
+export type Against = 'cpython' | 'plaintext' | 'direct-redis' | 'one-server' | 'bare-node' | 'capnweb' | 'inspector-off';
 
 export interface Case {
   name: string;
@@ -54,7 +67,7 @@ export interface Case {
   against?: Against;
   /** A system service the case needs (the run skips it, saying so, when it is missing). */
   needs?: 'redis';
-  /** The transports it runs on (default both); `variant` is added to the transport's name in the rows (`tcp+aead`). */
+  /** The transports it runs on (default tcp and unix); `variant` is added to the transport's name in the rows (`tcp+aead`). */
   transports?: readonly Transport[];
   variant?: string;
   ours(t: Transport): Side;
@@ -86,6 +99,10 @@ export function cases({ quick }: Sizes): Case[] {
   const pyCreate = (t: Transport) =>
     t === 'tcp' ? (quick ? counts(1, 5, warmS) : counts(2, 20, warmS)) : quick ? counts(5, 50, warmS) : counts(10, 200, warmS);
   const ourCreate = quick ? counts(50, 200, warmS) : counts(100, 1000, warmS);
+  // The limit rows time more round trips per run than `latency`: a bare round trip is short, and both sides
+  // of a limit row should see the same stretch of the machine's weather.
+  const limit = quick ? counts(500, 2000, warmS) : counts(2000, 10_000, warmS);
+  const serverCpuRun = quick ? duration(warmS, 1) : duration(warmS, 2);
 
   const side = (client: Side['client'], server: Side['server'], target: Side['target'], procs: number, params: ClientParams): Side => ({
     client,
@@ -111,6 +128,23 @@ export function cases({ quick }: Sizes): Case[] {
       what: "one dict proxy __getitem__('k') at a time, one client",
       ours: () => side('node', 'ours', 'manager', 1, latency),
       baseline: () => side('python', 'cpython', 'manager', 1, latency),
+    },
+    {
+      name: 'bare-pingpong',
+      unit: 'µs',
+      reduce: 'latency',
+      what: "the runtimes' floor: 16 bytes sent and echoed back on a bare socket, no framing and no library (Node's net against Python's socket), one round trip at a time; 'ours' is Node",
+      ours: () => side('bare-node', 'ours', 'bare-echo', 1, limit),
+      baseline: () => side('bare-python', 'cpython', 'bare-echo', 1, limit),
+    },
+    {
+      name: 'call-latency-limit',
+      unit: 'µs',
+      reduce: 'latency',
+      what: "call-latency against the bare Node round trip on the same transport (bare-pingpong's Node side): how close one call at a time comes to the runtime's floor",
+      against: 'bare-node',
+      ours: () => side('node', 'ours', 'manager', 1, limit),
+      baseline: () => side('bare-node', 'ours', 'bare-echo', 1, limit),
     },
     {
       name: 'pipelined-throughput',
@@ -153,6 +187,22 @@ export function cases({ quick }: Sizes): Case[] {
       baseline: () => side('python', 'cpython', 'manager', 4, duration(warmS, runS)),
     },
     {
+      name: 'server-cpu-per-call',
+      unit: 'µs cpu/call',
+      reduce: 'server-cpu',
+      what: "py-clients-server's load (4 stock CPython clients, one dict __getitem__('k') in flight each): the CPU time the server process spends per call, mpmanager's server against CPython's",
+      ours: () => side('python', 'ours', 'manager', 4, serverCpuRun),
+      baseline: () => side('python', 'cpython', 'manager', 4, serverCpuRun),
+    },
+    {
+      name: 'server-cpu-floor',
+      unit: 'µs cpu/call',
+      reduce: 'server-cpu',
+      what: "server-cpu-per-call's floor: 4 bare Python socket clients, one 16-byte round trip in flight each, against a bare Node echo server ('ours': net, one event loop) and a bare Python one (a thread per connection); the CPU time of the server process per round trip",
+      ours: () => side('bare-python', 'ours', 'bare-echo', 4, limit),
+      baseline: () => side('bare-python', 'cpython', 'bare-echo', 4, limit),
+    },
+    {
       name: 'bulk-16mib',
       unit: 'MB/s',
       reduce: 'bytes',
@@ -160,7 +210,18 @@ export function cases({ quick }: Sizes): Case[] {
       ours: () => side('node', 'ours', 'manager', 1, bulk),
       baseline: () => side('python', 'cpython', 'manager', 1, bulk),
     },
+    ...peerCases(warmS, runS, latency),
     ...encryptedCases(warmS, runS, bulk),
+    {
+      name: 'inspector-pipelined-throughput',
+      unit: 'calls/s',
+      reduce: 'rate',
+      what: 'pipelined-throughput (64 calls in flight, one client) against a manager server with its inspector on (started with the server, one page following /events), against the same client and a server without one',
+      against: 'inspector-off',
+      transports: ['tcp'],
+      ours: () => side('node', 'ours-inspector', 'manager', 1, duration(warmS, runS, 64)),
+      baseline: () => side('node', 'ours', 'manager', 1, duration(warmS, runS, 64)),
+    },
     ...redisCases(warmS, runS, queue, latency),
   ];
 }
@@ -211,6 +272,37 @@ function redisCases(warmS: number, runS: number, queue: ClientParams, latency: C
       against: 'one-server',
       ours: () => side('node', 'ours-redis', 4, duration(warmS, runS), true),
       baseline: () => side('node', 'ours-redis', 4, duration(warmS, runS)),
+    },
+  ];
+}
+
+/**
+ * The closest Node peer, capnweb (Cloudflare's RPC, over WebSocket between two Node processes, `ws` at
+ * both ends): an `RpcTarget` holding a map, `get('k')`, against mpmanager's dict proxy `__getitem__('k')`
+ * over `ws://` and over TCP. capnweb runs over WebSocket in both rows; the transport column is ours.
+ */
+function peerCases(warmS: number, runS: number, latency: ClientParams): Case[] {
+  const side = (client: Side['client'], server: Side['server'], target: Side['target'], params: ClientParams): Side => ({ client, server, target, procs: 1, params });
+  const common = { against: 'capnweb', transports: ['tcp', 'ws'] } as const;
+  const pipelined = duration(warmS, runS, 64);
+  return [
+    {
+      ...common,
+      name: 'peer-capnweb-pipelined',
+      unit: 'calls/s',
+      reduce: 'rate',
+      what: "one client process, 64 calls kept in flight on its one connection: mpmanager's dict __getitem__('k') against capnweb's map get('k') over WebSocket",
+      ours: () => side('node', 'ours', 'manager', pipelined),
+      baseline: () => side('capnweb', 'capnweb', 'map', pipelined),
+    },
+    {
+      ...common,
+      name: 'peer-capnweb-latency',
+      unit: 'µs',
+      reduce: 'latency',
+      what: "one call at a time: mpmanager's dict __getitem__('k') against capnweb's map get('k') over WebSocket",
+      ours: () => side('node', 'ours', 'manager', latency),
+      baseline: () => side('capnweb', 'capnweb', 'map', latency),
     },
   ];
 }

@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,7 +22,10 @@ const QUICK = process.env.BENCH_QUICK === '1';
 const RUNS = QUICK ? 1 : Math.max(1, Number(process.env.BENCH_RUNS ?? '5') || 5);
 /** `BENCH_CASES=call-latency,mem` runs only the named cases (`mem` = the memory rows); for exploring, not for the README table. */
 const ONLY = process.env.BENCH_CASES ? new Set(process.env.BENCH_CASES.split(',')) : null;
+/** The transports a case runs on unless it names its own (`Case.transports`). */
 const TRANSPORTS: readonly Transport[] = ['tcp', 'unix'];
+/** Every transport, in the order the run goes through them; `ws` only has the cases that name it. */
+const ALL_TRANSPORTS: readonly Transport[] = ['tcp', 'unix', 'ws'];
 /**
  * `BENCH_SEMI_SPACE_MB`: caps V8's young generation in mpmanager's server processes
  * (`--max-semi-space-size`). The memory rows read RSS, which counts the young generation V8 grows while a
@@ -42,7 +45,7 @@ interface Row {
   baseline: number;
   /** How many times better ours is than the baseline (above 1 means better, whichever way the unit points). */
   ratio: number;
-  /** What `baseline` is (cases.ts `Against`): `cpython`, `plaintext`, `direct-redis`, `one-server`. */
+  /** What `baseline` is (cases.ts `Against`): `cpython`, `bare-node`, `capnweb`, `plaintext`, `direct-redis`, `one-server`, `inspector-off`. */
   against: Against;
 }
 
@@ -76,18 +79,44 @@ let pythonExe = process.env.BENCH_PYTHON ?? 'python3';
 
 let servers = 0;
 
-/** Loopback with a free port, or a fresh socket path (a killed server leaves its path behind). */
+/** Loopback with a free port, a WebSocket URL on loopback, or a fresh socket path (a killed server leaves its path behind). */
 function listenAddress(transport: Transport, name: string): unknown {
-  return transport === 'tcp' ? ['127.0.0.1', 0] : join(TMP, `${name}-${++servers}.sock`);
+  switch (transport) {
+    case 'tcp':
+      return ['127.0.0.1', 0];
+    case 'ws':
+      return 'ws://127.0.0.1:0/';
+    case 'unix':
+      return join(TMP, `${name}-${++servers}.sock`);
+    default:
+      return transport satisfies never;
+  }
 }
 
-async function startServer(side: 'ours' | 'cpython', target: 'manager' | 'echo', transport: Transport, tag = '', redisUrl?: string): Promise<Server> {
-  const name = `${side}-${target}-${transport}${tag}`;
-  const address = JSON.stringify(listenAddress(transport, name));
-  const child =
-    side === 'ours'
-      ? nodeChild(name, target === 'manager' ? 'bench/node/manager-server.ts' : 'bench/node/echo-server.ts', [address, AUTHKEY, ...(redisUrl ? [redisUrl] : [])], ['--expose-gc', ...(SEMI_SPACE ? [`--max-semi-space-size=${SEMI_SPACE}`] : [])])
-      : pythonChild(name, target === 'manager' ? 'bench/py/server.py' : 'bench/py/echo_server.py', [address, AUTHKEY]);
+/** The program of each `<server>-<target>` (cases.ts `Side`), whether it is a Node or Python one, and its extra arguments. */
+const SERVER_PROGRAMS: Record<string, { node: boolean; script: string; args?: string[] }> = {
+  'ours-manager': { node: true, script: 'bench/node/manager-server.ts' },
+  'ours-inspector-manager': { node: true, script: 'bench/node/manager-server.ts', args: ['--inspector'] },
+  'ours-echo': { node: true, script: 'bench/node/echo-server.ts' },
+  'ours-bare-echo': { node: true, script: 'bench/node/bare-echo-server.ts' },
+  'cpython-manager': { node: false, script: 'bench/py/server.py' },
+  'cpython-echo': { node: false, script: 'bench/py/echo_server.py' },
+  'cpython-bare-echo': { node: false, script: 'bench/py/bare_echo_server.py' },
+  // capnweb listens on a WebSocket on loopback whatever the row's transport.
+  'capnweb-map': { node: true, script: 'bench/node/capnweb-server.ts' },
+};
+
+/** Starts the server `key` (`<server>-<target>`, a key of SERVER_PROGRAMS) on `transport`. */
+async function startServer(key: string, transport: Transport, tag = '', redisUrl?: string): Promise<Server> {
+  const name = `${key}-${transport}${tag}`;
+  const program = SERVER_PROGRAMS[key];
+  if (program === undefined) throw new Error(`no ${key} server`);
+  const ours = key.startsWith('ours-');
+  const address = JSON.stringify(key.startsWith('capnweb-') ? listenAddress('ws', name) : listenAddress(transport, name));
+  const args = [address, AUTHKEY, ...(redisUrl ? [redisUrl] : []), ...(program.args ?? [])];
+  const child = program.node
+    ? nodeChild(name, program.script, args, ['--expose-gc', ...(SEMI_SPACE && ours ? [`--max-semi-space-size=${SEMI_SPACE}`] : [])])
+    : pythonChild(name, program.script, args);
   const msg = await child.next(60_000);
   return { child, address: msg.address, pid: Number(msg.pid) };
 }
@@ -95,24 +124,33 @@ async function startServer(side: 'ours' | 'cpython', target: 'manager' | 'echo',
 /** Servers by `<server>-<target>`; `ours-redis-manager-2` is the second server on the same Redis. */
 type Servers = Record<string, Server>;
 
-async function startServers(transport: Transport, redisUrl: string | null): Promise<Servers> {
-  const [a, b, c, d] = await Promise.all([
-    startServer('ours', 'manager', transport),
-    startServer('ours', 'echo', transport),
-    startServer('cpython', 'manager', transport),
-    startServer('cpython', 'echo', transport),
-  ]);
-  const servers: Servers = { 'ours-manager': a, 'ours-echo': b, 'cpython-manager': c, 'cpython-echo': d };
-  if (redisUrl !== null) {
-    const [r1, r2] = await Promise.all([
-      startServer('ours', 'manager', transport, '-redis', redisUrl),
-      startServer('ours', 'manager', transport, '-redis-2', redisUrl),
-    ]);
-    servers['ours-redis-manager'] = r1;
-    servers['ours-redis-manager-2'] = r2;
-    // The direct-Redis clients take the socket path as their address.
-    servers['redis-manager'] = { child: r1.child, address: redisUrl, pid: 0 };
+/** The servers the cases need on `transport`, started at once. */
+async function startServers(transport: Transport, caseList: readonly Case[], redisUrl: string | null): Promise<Servers> {
+  const keys = new Set<string>();
+  for (const c of caseList) {
+    for (const s of [c.ours(transport), c.baseline(transport)]) keys.add(`${s.server}-${s.target}${s.spread ? '+2' : ''}`);
   }
+  const servers: Servers = {};
+  const starting: Array<Promise<void>> = [];
+  const start = (key: string, program = key, tag = '', url?: string) => {
+    starting.push(startServer(program, transport, tag, url).then((s) => void (servers[key] = s)));
+  };
+  for (const key of keys) {
+    if (!key.startsWith('ours-redis-') && !key.startsWith('redis-')) start(key);
+  }
+  if (redisUrl !== null && [...keys].some((k) => k.includes('redis'))) {
+    start('ours-redis-manager', 'ours-manager', '-redis', redisUrl);
+    start('ours-redis-manager-2', 'ours-manager', '-redis-2', redisUrl);
+  }
+  const settled = await Promise.allSettled(starting);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(Object.values(servers).map((s) => s.child.stop()));
+    throw failed.reason;
+  }
+  const redisServer = servers['ours-redis-manager'];
+  // The direct-Redis clients take the socket path as their address.
+  if (redisUrl !== null && redisServer !== undefined) servers['redis-manager'] = { child: redisServer.child, address: redisUrl, pid: 0 };
   return servers;
 }
 
@@ -132,14 +170,40 @@ function startClients(caseName: string, side: Side, servers: Servers, label: str
         return pythonChild(name, 'bench/py/client.py', args);
       case 'redis':
         return nodeChild(name, 'bench/node/redis-client.ts', args);
+      case 'bare-node':
+        return nodeChild(name, 'bench/node/bare-client.ts', args);
+      case 'bare-python':
+        return pythonChild(name, 'bench/py/bare_client.py', args);
+      case 'capnweb':
+        return nodeChild(name, 'bench/node/capnweb-client.ts', args);
       default:
         return side.client satisfies never;
     }
   });
 }
 
-function figure(reduce: Reduce, results: Measurement[]): number {
+/**
+ * CPU time a process has used so far, in µs: the time on CPU of each of its threads, from
+ * `/proc/<pid>/task/<tid>/schedstat` (nanoseconds; `/proc/<pid>/stat` counts 10 ms ticks). A thread that
+ * ends between two readings takes its time with it; the servers' threads live as long as their
+ * connections (CPython) or the process (Node's), so none ends during a run.
+ */
+function cpuMicros(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns / 1000;
+}
+
+function figure(reduce: Reduce, results: Measurement[], serverCpu: number): number {
   switch (reduce) {
+    case 'server-cpu':
+      return serverCpu / results.reduce((sum, r) => sum + r.ops, 0);
     case 'latency': {
       const [only] = results;
       if (!only || results.length !== 1) throw new Error('a latency case has one client');
@@ -155,18 +219,32 @@ function figure(reduce: Reduce, results: Measurement[]): number {
 }
 
 function asMeasurement(msg: Message, who: string): Measurement {
-  const { ops, seconds } = msg;
+  const { ops, seconds, cpuSeconds } = msg;
   if (typeof ops !== 'number' || typeof seconds !== 'number' || !(seconds > 0) || !(ops > 0)) {
     throw new Error(`${who} sent a bad measurement: ${JSON.stringify(msg)}`);
   }
-  return { ops, seconds };
+  return typeof cpuSeconds === 'number' ? { ops, seconds, cpuSeconds } : { ops, seconds };
 }
 
-/** One measured run of one side: `go` to every client at once, one result from each. */
-async function measure(clients: Child[], reduce: Reduce): Promise<number> {
+/** Where one run's CPU went, in µs per operation (per MB in MB/s cases): all the side's clients, and its server. */
+interface CpuSplit {
+  client: number;
+  server: number;
+}
+
+/**
+ * One measured run of one side: `go` to every client at once, one result from each. `serverPid`: the
+ * side's server (0: none of ours to read, as Redis), whose CPU time over the run `server-cpu` cases report
+ * and every case records (`cpu`).
+ */
+async function measure(clients: Child[], reduce: Reduce, serverPid = 0): Promise<{ figure: number; cpu: CpuSplit }> {
+  const cpu0 = serverPid > 0 ? cpuMicros(serverPid) : 0;
   for (const c of clients) c.send('go');
   const results = await Promise.all(clients.map(async (c) => asMeasurement(await c.next(180_000), c.name)));
-  return figure(reduce, results);
+  const serverCpu = serverPid > 0 ? cpuMicros(serverPid) - cpu0 : 0;
+  const ops = results.reduce((sum, r) => sum + r.ops, 0) / (reduce === 'bytes' ? 1e6 : 1);
+  const clientCpu = results.reduce((sum, r) => sum + (r.cpuSeconds ?? 0), 0) * 1e6;
+  return { figure: figure(reduce, results, serverCpu), cpu: { client: clientCpu / ops, server: serverCpu / ops } };
 }
 
 function median(xs: readonly number[]): number {
@@ -188,6 +266,12 @@ function round(x: number): number {
 }
 
 const samples: Record<string, { ours: number[]; baseline: number[] }> = {};
+/**
+ * Where the CPU went in each case and side (medians of the runs): µs per operation (per MB in MB/s cases)
+ * of the client processes together and of the server process (0 where it is not ours to read: Redis).
+ * The limit rows read their why from it.
+ */
+const cpuSplits: Record<string, { ours: CpuSplit; baseline: CpuSplit }> = {};
 
 async function runCase(c: Case, transport: Transport, servers: Servers): Promise<Row> {
   const ours = c.ours(transport);
@@ -196,19 +280,26 @@ async function runCase(c: Case, transport: Transport, servers: Servers): Promise
   const ourClients = startClients(c.name, ours, servers, `ours-${c.name}-${label}`);
   const pyClients = startClients(c.name, base, servers, `baseline-${c.name}-${label}`);
   const all = [...ourClients, ...pyClients];
+  const pidOf = (s: Side) => servers[`${s.server}-${s.target}`]?.pid ?? 0;
+  const sides = { ours: { clients: ourClients, pid: pidOf(ours) }, baseline: { clients: pyClients, pid: pidOf(base) } };
   try {
     await Promise.all(all.map((child) => child.next(180_000))); // ready: set up and warmed up
     // One discarded run per side, each alone on the machine: the warm-ups above ran side by side.
-    if (!QUICK) for (const clients of [ourClients, pyClients]) await measure(clients, c.reduce);
+    if (!QUICK) for (const s of [sides.ours, sides.baseline]) await measure(s.clients, c.reduce, s.pid);
     const figures = { ours: [] as number[], baseline: [] as number[] };
+    const split = { ours: [] as CpuSplit[], baseline: [] as CpuSplit[] };
     for (let r = 0; r < RUNS; r++) {
       // Alternate which side goes first, so a slow drift of the machine does not favour one side.
       const order = r % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
       for (const who of order) {
-        figures[who].push(await measure(who === 'ours' ? ourClients : pyClients, c.reduce));
+        const m = await measure(sides[who].clients, c.reduce, sides[who].pid);
+        figures[who].push(m.figure);
+        split[who].push(m.cpu);
       }
     }
     samples[`${c.name}/${label}`] = figures;
+    const medianSplit = (xs: CpuSplit[]) => ({ client: round(median(xs.map((x) => x.client))), server: round(median(xs.map((x) => x.server))) });
+    cpuSplits[`${c.name}/${label}`] = { ours: medianSplit(split.ours), baseline: medianSplit(split.baseline) };
     return row(c.name, label, c.unit, median(figures.ours), median(figures.baseline), RUNS, c.against);
   } finally {
     await Promise.all(all.map((child) => child.stop()));
@@ -234,7 +325,7 @@ async function settledRss(server: Server): Promise<number> {
 
 /** Server RSS growth per idle connection (`conns`) or per hosted one-item dict (`objects`), in KiB. */
 async function memoryPer(side: 'ours' | 'cpython', mode: 'conns' | 'objects', transport: Transport, count: number): Promise<number> {
-  const server = await startServer(side, 'manager', transport, `-mem-${mode}`);
+  const server = await startServer(`${side}-manager`, transport, `-mem-${mode}`);
   const args = [mode, JSON.stringify(server.address), AUTHKEY, String(count)];
   const name = `${side}-memory-${mode}-${transport}`;
   const client = side === 'ours' ? nodeChild(name, 'bench/node/memory-client.ts', args) : pythonChild(name, 'bench/py/memory_client.py', args);
@@ -314,6 +405,7 @@ function machineInfo(caseList: Case[]): Record<string, unknown> {
     memory: memorySizes({ quick: QUICK }),
     params,
     samples,
+    cpu: cpuSplits,
   };
 }
 
@@ -332,14 +424,17 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const rows: Row[] = [];
   console.log(`mpmanager bench: ${QUICK ? 'QUICK smoke run (1 run, small counts)' : `${RUNS} runs per case`}; ours vs CPython ${pythonExe}`);
-  for (const transport of caseList.length > 0 ? TRANSPORTS : []) {
-    const servers = await startServers(transport, caseList.some((c) => c.needs === 'redis' && (c.transports ?? TRANSPORTS).includes(transport)) ? (redis?.url ?? null) : null);
+  for (const transport of ALL_TRANSPORTS) {
+    const here = caseList.filter((c) => (c.transports ?? TRANSPORTS).includes(transport));
+    if (here.length === 0) continue;
+    const servers = await startServers(transport, here, here.some((c) => c.needs === 'redis') ? (redis?.url ?? null) : null);
     try {
-      for (const c of caseList) {
-        if (c.transports !== undefined && !c.transports.includes(transport)) continue;
+      for (const c of here) {
         const r = await runCase(c, transport, servers);
         rows.push(r);
-        console.log(`  ${c.name.padEnd(30)} ${r.transport.padEnd(9)} ours ${formatNumber(r.ours)} ${r.unit}, ${r.against} ${formatNumber(r.baseline)} ${r.unit}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        const cpu = cpuSplits[`${c.name}/${r.transport}`];
+        const split = cpu ? `; cpu/op client+server ${formatNumber(cpu.ours.client)}+${formatNumber(cpu.ours.server)}, ${formatNumber(cpu.baseline.client)}+${formatNumber(cpu.baseline.server)} µs` : '';
+        console.log(`  ${c.name.padEnd(30)} ${r.transport.padEnd(9)} ours ${formatNumber(r.ours)} ${r.unit}, ${r.against} ${formatNumber(r.baseline)} ${r.unit}${split}  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       }
     } finally {
       await Promise.all(Object.values(servers).map((s) => s.child.stop()));

@@ -28,10 +28,22 @@ export interface ClientParams {
   suites?: Array<'aes-256-gcm' | 'xsalsa20-poly1305'>;
 }
 
-/** One measurement: `ops` operations (bytes for the bulk case) in `seconds`. */
+/**
+ * One measurement: `ops` operations (bytes for the bulk case) in `seconds`; `cpuSeconds`, the CPU time
+ * (user + system) the client process spent meanwhile.
+ */
 export interface Measurement {
   ops: number;
   seconds: number;
+  cpuSeconds?: number;
+}
+
+/** Runs one measurement and adds the CPU time this process spent on it (`process.cpuUsage`). */
+export async function withCpu(run: () => Promise<Measurement>): Promise<Measurement> {
+  const before = process.cpuUsage();
+  const m = await run();
+  const used = process.cpuUsage(before);
+  return { ...m, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 /** The value stored under `'k'` and put on queues: a short string, as Python's `'v' * 16`. */

@@ -9,7 +9,7 @@ import { Client } from '../../src/connection/index.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
 import type { BaseProxy } from '../../proxies/base-proxy.js';
 import type { Address } from '../../src/transport/address.js';
-import { SMALL_VALUE, type ClientParams, type Measurement } from '../lib/protocol.js';
+import { SMALL_VALUE, withCpu, type ClientParams, type Measurement } from '../lib/protocol.js';
 
 const [caseName = '', addressJson = 'null', keyHex = '', paramsJson = '{}'] = process.argv.slice(2);
 const address = JSON.parse(addressJson) as Address;
@@ -61,9 +61,21 @@ async function dictWithKey(m: SyncManager): Promise<BaseProxy> {
   return d;
 }
 
+/**
+ * Cases that run another case's calls: against a baseline other than CPython (`call-latency-limit`, the
+ * peer rows, the inspector's cost). An `encrypted-` case runs its plain case's calls; the parameters
+ * choose the channel.
+ */
+const SAME_CALLS: Record<string, string> = {
+  'call-latency-limit': 'call-latency',
+  'peer-capnweb-latency': 'call-latency',
+  'peer-capnweb-pipelined': 'pipelined-throughput',
+  'inspector-pipelined-throughput': 'pipelined-throughput',
+};
+
 async function setup(): Promise<Run> {
-  // An `encrypted-` case runs its plain case's calls; the parameters choose the channel.
-  switch (caseName.replace(/^encrypted-/, '')) {
+  const plain = caseName.replace(/^encrypted-/, '');
+  switch (SAME_CALLS[plain] ?? plain) {
     case 'raw-pingpong': {
       const conn = await Client(address, { authkey });
       const payload = Buffer.alloc(16, 0x61);
@@ -159,7 +171,7 @@ try {
   const run = await setup();
   console.log(JSON.stringify({ ready: true }));
   for await (const line of createInterface({ input: process.stdin })) {
-    if (line.trim() === 'go') console.log(JSON.stringify(await run()));
+    if (line.trim() === 'go') console.log(JSON.stringify(await withCpu(run)));
   }
   process.exit(0);
 } catch (err) {

@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { createClient } from 'redis';
-import { SMALL_VALUE, type ClientParams, type Measurement } from '../lib/protocol.js';
+import { SMALL_VALUE, withCpu, type ClientParams, type Measurement } from '../lib/protocol.js';
 
 const [caseName = '', socketJson = 'null', , paramsJson = '{}'] = process.argv.slice(2);
 const socket = JSON.parse(socketJson) as string;
@@ -42,7 +42,7 @@ const end = performance.now() + p.warmupSeconds * 1000;
 for (let i = 0; i < p.warmup || performance.now() < end; i++) await op();
 console.log(JSON.stringify({ ready: true }));
 for await (const line of createInterface({ input: process.stdin })) {
-  if (line.trim() === 'go') console.log(JSON.stringify(await timed(p.count, op)));
+  if (line.trim() === 'go') console.log(JSON.stringify(await withCpu(() => timed(p.count, op))));
 }
 await client.del(key);
 await client.quit();

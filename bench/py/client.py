@@ -14,7 +14,7 @@ from time import perf_counter
 from multiprocessing.connection import Client
 from multiprocessing.managers import SyncManager
 
-from common import address_arg, emit
+from common import address_arg, emit, with_cpu
 
 SMALL_VALUE = "v" * 16
 
@@ -66,7 +66,7 @@ def setup(case, address, authkey, p):
 
     manager = connect(address, authkey)
 
-    if case in ("call-latency", "pipelined-throughput", "clients4-throughput", "py-clients-server"):
+    if case in ("call-latency", "pipelined-throughput", "clients4-throughput", "py-clients-server", "server-cpu-per-call"):
         d = manager.dict()
         d["k"] = SMALL_VALUE
 
@@ -134,7 +134,7 @@ def main():
         emit({"ready": True})
         for line in sys.stdin:
             if line.strip() == "go":
-                emit(run())
+                emit(with_cpu(run))
     except Exception:
         emit({"error": traceback.format_exc()})
         os._exit(1)

@@ -3,12 +3,21 @@
 import json
 import os
 import sys
+import time
 
 
 def address_arg(text):
     """A JSON address: ["host", port] for TCP (made a tuple), a path string for a Unix socket."""
     value = json.loads(text)
     return tuple(value) if isinstance(value, list) else value
+
+
+def with_cpu(run):
+    """Runs one measurement and adds the CPU time (user + system) this process spent on it."""
+    t0 = time.process_time()
+    result = run()
+    result["cpuSeconds"] = time.process_time() - t0
+    return result
 
 
 def emit(obj):
