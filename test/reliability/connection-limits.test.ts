@@ -65,7 +65,7 @@ describe('idleTimeout', { timeout: 10_000 }, () => {
   });
 
   it('closes a native session that goes quiet, and releases what it held; a busy or chatty one stays', async () => {
-    const server = await serve({ idleTimeout: IDLE });
+    const server = await serve({ idleTimeout: 3 * IDLE });
     const quiet = await connect(server.address);
     const busy = await connect(server.address);
     const chatty = await connect(server.address);
@@ -73,9 +73,11 @@ describe('idleTimeout', { timeout: 10_000 }, () => {
     await d.set('k', 1);
     const ev = await chatty.Event();
     const waiting = (await busy.rebuild<typeof ev>(ev.toTransferable())).wait();
-    const closed = new Promise<Error>((resolve) => quiet.client.onClose(resolve));
-    // The chatty client calls every 100 ms; the busy one waits on the event all the while.
-    for (let i = 0; i < 10; i++) {
+    let quietClosed: Error | null = null;
+    const closed = new Promise<Error>((resolve) => quiet.client.onClose((e) => resolve((quietClosed = e))));
+    // The chatty client calls every 100 ms, a third of the idle limit (slack for a loaded machine), until
+    // the quiet one is closed; the busy one waits on the event all the while.
+    for (let i = 0; i < 60 && quietClosed === null; i++) {
       await new Promise((r) => setTimeout(r, 100));
       expect(await ev.is_set()).toBe(false);
     }

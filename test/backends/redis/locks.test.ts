@@ -96,9 +96,10 @@ describe.skipIf(REDIS_SKIP !== null)('shared locks in Redis', () => {
     });
 
     it('the lease is renewed while the holder lives', async () => {
-      const [sa, sb] = await openPair({ lease: 300 });
+      // Three leases long, with a lease long enough that a loaded machine's late timer still renews in time.
+      const [sa, sb] = await openPair({ lease: 1000 });
       await as(caller('a'), () => sa.lock('g').acquire());
-      await sleep(900);
+      await sleep(3000);
       expect(await as(caller('b'), () => sb.lock('g').acquire(false))).toBe(false);
     });
 
