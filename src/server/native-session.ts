@@ -6,7 +6,7 @@
 import { debuglog } from 'node:util';
 import { msgpack, type DecodeContext, type EncodeContext } from '../codec/index.js';
 import type { Connection } from '../connection/index.js';
-import { AbortError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { AbortError, CodecError, DecodeBudgetError, DigitLimitError, InvalidArgumentError, ProtocolError } from '../errors.js';
 import { BlobInbox, ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind, isNativeHello, peekCallId, sendWithBlobs, type Hello, type Refusal } from '../protocol/native.js';
 import type { ObjectRef } from '../codec/ref.js';
 import { formatPeer, sameAddress } from '../transport/address.js';
@@ -136,10 +136,11 @@ export class NativeSession extends SessionCore {
     try {
       msg = this.host.codecs.msgpack.decode(frame, context);
     } catch (err) {
-      // A well-framed call whose body is refused (its decode budget, a digit limit) gets its error as
-      // the reply; the connection goes on. Anything else undecodable breaks the protocol.
+      // A well-framed call whose body is refused (its decode budget, a digit limit, a value this codec
+      // cannot decode, such as a map keyed by a tuple) gets its error as the reply; the connection goes
+      // on. A frame whose call cannot be read breaks the protocol.
       const callId = frame[1] === ClientKind.Call ? peekCallId(frame) : -1;
-      if (callId >= 0 && (err instanceof DecodeBudgetError || err instanceof DigitLimitError)) this.#send(ServerKind.Error, callId, err);
+      if (callId >= 0 && (err instanceof DecodeBudgetError || err instanceof DigitLimitError || err instanceof CodecError)) this.#send(ServerKind.Error, callId, err);
       else this.#protocolError(`undecodable frame: ${(err as Error).message}`);
       return;
     }

@@ -11,7 +11,8 @@ import { BaseManager } from '../../src/manager/base-manager.js';
 import { ClientKind, NATIVE_MAGIC, NATIVE_VERSION, ServerKind } from '../../src/protocol/native.js';
 import { ObjectRef } from '../../src/codec/ref.js';
 import type { BaseProxy } from '../../proxies/base-proxy.js';
-import { AbortError, ConnectionClosedError, RemoteError } from '../../src/errors.js';
+import { AbortError, CodecError, ConnectionClosedError, RemoteError } from '../../src/errors.js';
+import { tuple } from '../../src/codec/values.js';
 import { ValueError } from '../../src/python-errors.js';
 import type { Address } from '../../src/transport/address.js';
 import { Counter, Waiter } from '../fixtures/referents.js';
@@ -103,6 +104,16 @@ describe.each(TRANSPORTS)('native session over $name', (transport) => {
     raw.send([ClientKind.Call, 1, null, 'dummy', [], null]);
     expect(await raw.recv()).toEqual([ServerKind.Return, 1, null]);
     expect(await mine.inc()).toBe(1);
+  });
+
+  it('answers a call whose arguments this codec cannot decode (a map keyed by a tuple) with CodecError, and goes on', async () => {
+    const m = await startServer(transport.address());
+    const counter = await m.Counter(1);
+    const err = await counter.callMethod('inc', [new Map([[tuple(1, 2), 'x']])]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CodecError);
+    expect((err as Error).message).toMatch(/malformed msgpack frame/);
+    // The call never ran, and the connection serves the next one.
+    expect(await counter.callMethod('inc')).toBe(2);
   });
 
   const malformed: Array<[string, (conn: Connection) => void]> = [
