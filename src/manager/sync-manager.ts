@@ -9,7 +9,6 @@
 import { BaseManager } from './base-manager.js';
 import { SYNC_PROXYTYPES, withSyncMethods } from './sync-methods.js';
 import type { Callable } from '../server/registry.js';
-import type { Server } from '../server/server.js';
 import {
   Barrier,
   BoundedSemaphore,
@@ -30,15 +29,7 @@ import {
 
 export type { NumericTypecode, Typecode } from './sync-methods.js';
 
-export class SyncManager extends withSyncMethods(BaseManager) {
-  // The mixin's type knows the base as a CoreManager: Node's narrower types, restated.
-  override get authkey(): Buffer {
-    return super.authkey as Buffer;
-  }
-  override async getServer(): Promise<Server> {
-    return (await super.getServer()) as Server;
-  }
-}
+export class SyncManager extends withSyncMethods(BaseManager) {}
 
 /** What hosts each typeid's objects on a server of this process. */
 const CALLABLES: Readonly<Record<string, Callable>> = {
