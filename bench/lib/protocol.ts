@@ -4,6 +4,7 @@
  * `{"ready": true}` once set up and warmed up, then one `Measurement` per `go` line on stdin.
  * `bench/py/client.py` reads the same parameters.
  */
+import { createInterface } from 'node:readline';
 
 export interface ClientParams {
   /** Operations before the first measurement, at least (count cases). */
@@ -44,6 +45,25 @@ export async function withCpu(run: () => Promise<Measurement>): Promise<Measurem
   const m = await run();
   const used = process.cpuUsage(before);
   return { ...m, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/**
+ * A client process's life: `setup()` (connect, warm up) resolves with the measurement to run; then
+ * `{"ready": true}`, one measurement line per `go` on stdin, and exit when stdin ends. A failure prints
+ * `{"error": ...}` and exits 1.
+ */
+export async function serveRuns(setup: () => Promise<() => Promise<Measurement>>): Promise<never> {
+  try {
+    const run = await setup();
+    console.log(JSON.stringify({ ready: true }));
+    for await (const line of createInterface({ input: process.stdin })) {
+      if (line.trim() === 'go') console.log(JSON.stringify(await withCpu(run)));
+    }
+    process.exit(0);
+  } catch (err) {
+    console.log(JSON.stringify({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+    process.exit(1);
+  }
 }
 
 /** The value stored under `'k'` and put on queues: a short string, as Python's `'v' * 16`. */

@@ -6,9 +6,8 @@
  * `{"ready": true}` after the warm-up, then one `{"ops", "seconds"}` per `go` line on stdin.
  */
 import net from 'node:net';
-import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import { withCpu, type ClientParams, type Measurement } from '../lib/protocol.js';
+import { serveRuns, type ClientParams, type Measurement } from '../lib/protocol.js';
 
 const [, addressJson = 'null', , paramsJson = '{}'] = process.argv.slice(2);
 const address = JSON.parse(addressJson) as [string, number] | string;
@@ -54,16 +53,9 @@ async function timed(count: number): Promise<Measurement> {
   return { ops: count, seconds: (performance.now() - t0) / 1000 };
 }
 
-try {
+await serveRuns(async () => {
   const end = performance.now() + p.warmupSeconds * 1000;
   await roundTrips(Math.max(1, p.warmup));
   while (performance.now() < end) await roundTrips(1000);
-  console.log(JSON.stringify({ ready: true }));
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line.trim() === 'go') console.log(JSON.stringify(await withCpu(() => timed(p.count))));
-  }
-  process.exit(0);
-} catch (err) {
-  console.log(JSON.stringify({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
-  process.exit(1);
-}
+  return () => timed(p.count);
+});

@@ -4,12 +4,11 @@
  * `get('k')` on the server's main object: one at a time (`peer-capnweb-latency`) or with `inflight`
  * calls kept outstanding for `seconds` (`peer-capnweb-pipelined`). Protocol as bench/node/client.ts.
  */
-import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { RpcSession } from 'capnweb';
 import { WebSocket } from 'ws';
 import { WsRpcTransport } from '../lib/capnweb-ws.js';
-import { SMALL_VALUE, withCpu, type ClientParams, type Measurement } from '../lib/protocol.js';
+import { SMALL_VALUE, serveRuns, type ClientParams, type Measurement } from '../lib/protocol.js';
 import type { MapTarget } from './capnweb-server.js';
 
 const [caseName = '', addressJson = 'null', , paramsJson = '{}'] = process.argv.slice(2);
@@ -63,14 +62,4 @@ async function setup(): Promise<() => Promise<Measurement>> {
   }
 }
 
-try {
-  const run = await setup();
-  console.log(JSON.stringify({ ready: true }));
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line.trim() === 'go') console.log(JSON.stringify(await withCpu(run)));
-  }
-  process.exit(0);
-} catch (err) {
-  console.log(JSON.stringify({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
-  process.exit(1);
-}
+await serveRuns(setup);

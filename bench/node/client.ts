@@ -3,13 +3,12 @@
  * Connects (native dialect), sets up and warms up, prints `{"ready": true}`, then for every `go` line on
  * stdin runs one measurement and prints `{"ops", "seconds"}`; exits when stdin ends.
  */
-import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { Client } from '../../src/connection/index.js';
 import { SyncManager } from '../../src/manager/sync-manager.js';
 import type { BaseProxy } from '../../proxies/base-proxy.js';
 import type { Address } from '../../src/transport/address.js';
-import { SMALL_VALUE, withCpu, type ClientParams, type Measurement } from '../lib/protocol.js';
+import { SMALL_VALUE, serveRuns, type ClientParams, type Measurement } from '../lib/protocol.js';
 
 const [caseName = '', addressJson = 'null', keyHex = '', paramsJson = '{}'] = process.argv.slice(2);
 const address = JSON.parse(addressJson) as Address;
@@ -167,14 +166,4 @@ async function setup(): Promise<Run> {
   }
 }
 
-try {
-  const run = await setup();
-  console.log(JSON.stringify({ ready: true }));
-  for await (const line of createInterface({ input: process.stdin })) {
-    if (line.trim() === 'go') console.log(JSON.stringify(await withCpu(run)));
-  }
-  process.exit(0);
-} catch (err) {
-  console.log(JSON.stringify({ error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
-  process.exit(1);
-}
+await serveRuns(setup);
